@@ -1,0 +1,103 @@
+"""The top-level ASGI application: lifespan, and the split between proxy calls and the management API.
+
+Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to the
+raw-ASGI proxy handler; everything else goes to the management application.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from passway.bootstrap import Runtime
+    from passway.catalog import Catalog
+    from passway.settings import Settings
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RuntimeFactory = Callable[["Settings", "Catalog"], Awaitable["Runtime"]]
+
+PROXY_VERSION_HEADER = b"x-amp-proxy-version"
+
+
+def is_proxy_call(scope: Scope) -> bool:
+    return any(name == PROXY_VERSION_HEADER for name, _ in scope["headers"])
+
+
+class PasswayApp:
+    """Dispatches proxy calls and management requests; owns start-up and shut-down."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, build_runtime: RuntimeFactory) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self._build_runtime = build_runtime
+        self.runtime: Runtime | None = None
+        self._proxy: ASGIApp | None = None
+        self._management: ASGIApp | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+
+    async def startup(self) -> None:
+        from passway.api.app import create_management_app
+        from passway.proxy.handler import ProxyHandler
+
+        stack = contextlib.AsyncExitStack()
+        runtime = await self._build_runtime(self.settings, self.catalog)
+        stack.push_async_callback(runtime.aclose)
+        proxy = ProxyHandler(runtime)
+        await proxy.start()
+        stack.push_async_callback(proxy.aclose)
+        self.runtime = runtime
+        self._proxy = proxy
+        self._management = create_management_app(runtime)
+        self._stack = stack
+
+    async def shutdown(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+        self._stack = None
+        self.runtime = None
+        self._proxy = None
+        self._management = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[PasswayApp]:
+        """Start and stop the app around a block (tests drive the app in-process with this)."""
+        await self.startup()
+        try:
+            yield self
+        finally:
+            await self.shutdown()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if self._proxy is None or self._management is None:
+                raise RuntimeError("Passway received a request before start-up completed")
+            if is_proxy_call(scope):
+                await self._proxy(scope, receive, send)
+            else:
+                await self._management(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1003})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -1,0 +1,83 @@
+"""The composition root: the only place that builds engines, HTTP sessions, caches and locks.
+
+``create_app(settings)`` returns the ASGI application; its lifespan builds a ``Runtime`` (everything
+with a connection or a loop behind it) and closes it on shutdown. ``create_app_from_env`` is what
+uvicorn imports in each worker process: the environment is read there, once.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import aiohttp
+
+from passway.asgi import PasswayApp
+from passway.catalog import Catalog, load_catalog
+from passway.crypto import Keyring
+from passway.egress import EgressPolicy, GuardedResolver
+from passway.settings import Settings, load_settings
+from passway.store.protocol import Store
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a running server holds, built once per worker process."""
+
+    settings: Settings
+    catalog: Catalog
+    keyring: Keyring
+    store: Store
+    egress: EgressPolicy
+    http: aiohttp.ClientSession
+
+    async def aclose(self) -> None:
+        await self.http.close()
+        await self.store.close()
+
+
+def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
+    """One pooled keep-alive session for every upstream call (providers and token endpoints)."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.upstream_pool_size,
+        limit_per_host=0,
+        ttl_dns_cache=60,
+        resolver=GuardedResolver(egress),
+        enable_cleanup_closed=True,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
+        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+async def open_store(settings: Settings, keyring: Keyring) -> Store:
+    from passway.store.sql import SqlStore
+
+    return await SqlStore.open(settings.resolved_database_url, keyring)
+
+
+async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
+    keyring = Keyring.load_or_create(settings)
+    store = await open_store(settings, keyring)
+    egress = EgressPolicy.from_settings(settings.egress_allow)
+    http = build_http_session(settings, egress)
+    return Runtime(
+        settings=settings, catalog=catalog, keyring=keyring, store=store, egress=egress, http=http
+    )
+
+
+def create_app(settings: Settings) -> PasswayApp:
+    """The ASGI app. The catalog is loaded (and validated) here so a bad file stops start-up."""
+    catalog = load_catalog(settings.catalog_file)
+    return PasswayApp(settings, catalog, build_runtime)
+
+
+def create_app_from_env() -> PasswayApp:
+    """Entry point for uvicorn (``factory=True``), run in every worker process."""
+    return create_app(load_settings(os.environ))

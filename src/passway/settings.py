@@ -1,0 +1,139 @@
+"""Settings, read once from ``PASSWAY_*`` environment variables (and CLI flags) into one frozen object.
+
+Nothing else in the package reads the environment: the composition root (``bootstrap``) receives a
+``Settings`` and hands the relevant parts to whatever needs them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from passway.errors import ConfigurationError
+
+_PREFIX = "PASSWAY_"
+
+
+def _default_data_dir() -> Path:
+    return Path("passway-data")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob Passway has. Field ``foo_bar`` is read from ``PASSWAY_FOO_BAR``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # Empty means the embedded SQLite file ``<data_dir>/passway.db``.
+    database_url: str = ""
+    # Encryption keys: ``kid:base64(32 bytes)`` entries, comma separated, newest last. Empty means
+    # the key file (generated on first start).
+    encryption_keys: tuple[str, ...] = ()
+    key_file: Path | None = None
+    admin_api_key: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+    catalog_file: Path | None = None
+    # Hosts or CIDRs the egress guard lets through although they are private or loopback.
+    egress_allow: tuple[str, ...] = ()
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    max_timeout: float = 600.0
+    # An OAuth access token expiring within this many seconds is refreshed before the call.
+    refresh_margin: float = 60.0
+    # After a failed refresh (other than a revoked grant) the connection is not retried for this long.
+    refresh_cooldown: float = 15.0
+    # A refresh lease older than this is considered abandoned (its holder died).
+    refresh_lease_ttl: float = 30.0
+    # Request bodies up to this size are buffered so the call can be replayed after a 401.
+    replay_buffer_limit: int = 1024 * 1024
+    # How often a worker polls the change feed to drop stale cache entries.
+    cache_poll_interval: float = 0.5
+    upstream_pool_size: int = 1000
+    oauth_state_ttl: float = 600.0
+    redis_url: str = ""
+    log_level: str = "info"
+    access_log: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL: SQLite file by default, ``postgresql://`` mapped to asyncpg."""
+        url = self.database_url.strip()
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'passway.db').resolve()}"
+        for plain, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        return url
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file if self.key_file is not None else self.data_dir / "encryption.keys"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(name: str, raw: str, annotation: str) -> Any:
+    try:
+        if annotation == "int":
+            return int(raw)
+        if annotation == "float":
+            return float(raw)
+        if annotation == "bool":
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if annotation.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if annotation.startswith("Path"):
+            return Path(raw) if raw else None
+        return raw
+    except ValueError:
+        raise ConfigurationError(f"{_PREFIX}{name.upper()}: cannot read {raw!r} as {annotation}") from None
+
+
+def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
+    """Build settings from an environment mapping, then apply explicit overrides (CLI flags).
+
+    Overrides whose value is ``None`` are ignored, so CLI options can be passed through as they are.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        key = _PREFIX + f.name.upper()
+        if key in environ:
+            values[f.name] = _convert(f.name, environ[key], str(f.type))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.workers < 1:
+        raise ConfigurationError("PASSWAY_WORKERS must be at least 1")
+    if not 0 < settings.port < 65536:
+        raise ConfigurationError("PASSWAY_PORT must be between 1 and 65535")
+    for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
+        if getattr(settings, timeout) <= 0:
+            raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")
+    for entry in settings.egress_allow:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigurationError(
+                    f"PASSWAY_EGRESS_ALLOW: {entry!r} is not a valid CIDR"
+                ) from None
