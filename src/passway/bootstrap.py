@@ -16,6 +16,7 @@ from passway.asgi import PasswayApp
 from passway.catalog import Catalog, load_catalog
 from passway.crypto import Keyring
 from passway.egress import EgressPolicy, GuardedResolver
+from passway.oauth.manager import TokenManager
 from passway.settings import Settings, load_settings
 from passway.store.protocol import Store
 
@@ -30,6 +31,7 @@ class Runtime:
     store: Store
     egress: EgressPolicy
     http: aiohttp.ClientSession
+    tokens: TokenManager
 
     async def aclose(self) -> None:
         await self.http.close()
@@ -67,8 +69,15 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)
     http = build_http_session(settings, egress)
+    tokens = TokenManager(store=store, catalog=catalog, http=http, settings=settings)
     return Runtime(
-        settings=settings, catalog=catalog, keyring=keyring, store=store, egress=egress, http=http
+        settings=settings,
+        catalog=catalog,
+        keyring=keyring,
+        store=store,
+        egress=egress,
+        http=http,
+        tokens=tokens,
     )
 
 

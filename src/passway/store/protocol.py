@@ -10,7 +10,7 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -146,6 +146,11 @@ class Store(Protocol):
         ...
 
     # change feed ------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Change], None]) -> None:
+        """Call ``listener`` with each change this process commits, right after the commit, so the
+        local cache is dropped at once; other processes learn of it by polling ``changes_since``."""
+        ...
+
     async def latest_change_seq(self) -> int: ...
 
     async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]: ...

@@ -1,0 +1,51 @@
+"""Project API keys: generated once, shown once, stored only as a SHA-256 hash plus a lookup prefix.
+
+A key looks like ``pw_<12 lookup chars>_<40 secret chars>``. The keys carry far more entropy than a
+password, so a fast unsalted hash is the right tool (a slow KDF would only add latency to every call).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+_PREFIX_LEN = 12
+_SECRET_LEN = 40
+_MARK = "pw_"
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def generate_api_key() -> tuple[str, str, str]:
+    """A new key as ``(raw_key, lookup_prefix, key_hash)``. Show ``raw_key`` once, store the rest."""
+    prefix = _random(_PREFIX_LEN)
+    raw = f"{_MARK}{prefix}_{_random(_SECRET_LEN)}"
+    return raw, prefix, hash_api_key(raw)
+
+
+def lookup_prefix(raw_key: str) -> str | None:
+    """The lookup prefix of a well-formed key, or None for anything that cannot be a Passway key."""
+    if len(raw_key) != len(_MARK) + _PREFIX_LEN + 1 + _SECRET_LEN or not raw_key.startswith(_MARK):
+        return None
+    prefix, sep, secret = raw_key[len(_MARK) :].partition("_")
+    if not sep or len(prefix) != _PREFIX_LEN or len(secret) != _SECRET_LEN:
+        return None
+    return prefix
+
+
+def key_matches(raw_key: str, key_hash: str) -> bool:
+    return hmac.compare_digest(hash_api_key(raw_key), key_hash)
+
+
+def masked(prefix: str) -> str:
+    """How a stored key is shown after creation: its prefix only."""
+    return f"{_MARK}{prefix}_…"
