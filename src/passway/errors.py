@@ -211,3 +211,20 @@ class UpstreamTimeout(PasswayError):
     code = "provider_timeout"
     title = "The provider did not answer in time"
     retryable = True
+
+
+class InvalidClientCredentials(InvalidRequest):
+    code = "invalid_client_credentials"
+    title = "The provider's token endpoint rejected the credentials"
+    remedy = "Check the client ID, client secret (and username/password) and the scopes, then retry."
+
+
+class OAuthStateInvalid(InvalidRequest):
+    code = "oauth_state_invalid"
+    title = "The OAuth state is unknown, expired or already used"
+    remedy = "Start the connection again from the application (a new authorization URL)."
+
+
+class OAuthProviderDenied(InvalidRequest):
+    code = "oauth_provider_error"
+    title = "The provider did not authorize the connection"
