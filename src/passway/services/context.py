@@ -1,0 +1,54 @@
+"""What every service function works over: the store, the catalog, the settings, a clock, and the
+token manager (for OAuth grants that need a call to the provider).
+
+The FastAPI routes build one ``ServiceContext`` from the server's runtime; the CLI builds one over
+the configured database with no token manager (it never calls a provider). Keeping this a small
+value instead of the whole runtime lets the services be used, and tested, without an HTTP session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from passway.catalog import Catalog, Provider
+from passway.records import AuthScheme, Connection, Credentials
+from passway.settings import Settings
+from passway.store.protocol import Store
+
+
+class TokenService(Protocol):
+    """The part of the OAuth token manager the management services call."""
+
+    async def issue_initial_token(
+        self,
+        *,
+        provider: Provider,
+        scheme: AuthScheme,
+        credentials: Credentials,
+        template_values: Mapping[str, str],
+    ) -> Credentials:
+        """Get the first access token of a client-credentials or password-grant connection."""
+        ...
+
+    async def refresh(self, connection: Connection, *, force: bool) -> Connection:
+        """Refresh the connection's access token (``force`` even if it is not near expiry)."""
+        ...
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    store: Store
+    catalog: Catalog
+    settings: Settings
+    tokens: TokenService | None = None
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()
