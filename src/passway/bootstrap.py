@@ -15,7 +15,7 @@ import aiohttp
 from passway.asgi import PasswayApp
 from passway.catalog import Catalog, load_catalog
 from passway.crypto import Keyring
-from passway.egress import EgressPolicy, GuardedResolver
+from passway.egress import EgressPolicy, GuardedConnector
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings, load_settings
 from passway.store.protocol import Store
@@ -40,11 +40,13 @@ class Runtime:
 
 def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
     """One pooled keep-alive session for every upstream call (providers and token endpoints)."""
-    connector = aiohttp.TCPConnector(
+    # The guarded connector checks every address it is about to connect to (after DNS, IP literals
+    # included) against the egress policy.
+    connector = GuardedConnector(
+        egress=egress,
         limit=settings.upstream_pool_size,
         limit_per_host=0,
         ttl_dns_cache=60,
-        resolver=GuardedResolver(egress),
         enable_cleanup_closed=True,
     )
     return aiohttp.ClientSession(
