@@ -1,0 +1,186 @@
+"""Run a real Passway server for tests: in-process uvicorn, or worker subprocesses.
+
+- ``make_settings(tmp_path, **overrides)``: settings for a test (data in ``tmp_path``, loopback
+  allowed through the egress guard, port 0, a known admin key ``ADMIN_KEY``).
+- ``async with run_passway(settings) as base_url``: uvicorn in this process on 127.0.0.1 (a real
+  socket); ``serve_passway`` yields the ``PasswayApp`` too (its ``runtime`` for white-box checks).
+- ``async with run_passway_process(settings_env(settings), workers=2) as base_url``: ``uvicorn
+  --factory passway.bootstrap:create_app_from_env`` as a subprocess with N workers, killed on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from passway.asgi import PasswayApp
+from passway.settings import Settings
+
+ADMIN_KEY = "pw-test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for one test: everything under ``tmp_path``, loopback egress allowed, port 0."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path,
+        "egress_allow": LOOPBACK,
+        "port": 0,
+        "admin_api_key": ADMIN_KEY,
+        "cache_poll_interval": 0.1,
+        "public_url": "http://127.0.0.1:8080",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The ``PASSWAY_*`` variables that reproduce ``settings`` in a subprocess."""
+    env: dict[str, str] = {}
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            text = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"PASSWAY_{f.name.upper()}"] = text
+    return env
+
+
+@dataclass
+class ServedPassway:
+    url: str
+    app: PasswayApp
+
+
+@contextlib.asynccontextmanager
+async def serve_passway(settings: Settings) -> AsyncIterator[ServedPassway]:
+    """uvicorn in this event loop on 127.0.0.1 (real socket); stopped on exit."""
+    from passway.bootstrap import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_level="warning",
+        ws="none",
+        server_header=False,
+        date_header=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield ServedPassway(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def run_passway(settings: Settings) -> AsyncIterator[str]:
+    """``async with run_passway(settings) as base_url``: see ``serve_passway``."""
+    async with serve_passway(settings) as served:
+        yield served.url
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    async with httpx.AsyncClient(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"Passway exited with code {process.returncode} during start-up")
+            try:
+                await client.get(f"{base_url}/healthz")
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise TimeoutError(f"Passway did not answer on {base_url} in time")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@contextlib.asynccontextmanager
+async def run_passway_process(
+    env: Mapping[str, str], *, workers: int = 1, startup_timeout: float = 30.0
+) -> AsyncIterator[str]:
+    """Passway as ``uvicorn --factory`` with ``workers`` processes; yields its base URL.
+
+    ``env`` holds the ``PASSWAY_*`` variables (see ``settings_env``); the port is chosen here.
+    Waits until ``/healthz`` answers (any HTTP answer), and stops the process group on exit.
+    """
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PASSWAY_")}
+    full_env.update(env)
+    full_env["PASSWAY_HOST"] = "127.0.0.1"
+    full_env["PASSWAY_PORT"] = str(port)
+    full_env["PASSWAY_WORKERS"] = str(workers)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (src, full_env.get("PYTHONPATH")) if p)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "passway.bootstrap:create_app_from_env",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-server-header",
+        "--no-date-header",
+        "--ws",
+        "none",
+    ]
+    process = subprocess.Popen(command, env=full_env, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_until_up(base_url, process, time.monotonic() + startup_timeout)
+        yield base_url
+    finally:
+        await asyncio.to_thread(_stop, process)
