@@ -1,0 +1,151 @@
+"""Calls to a provider's token endpoint (RFC 6749 section 3.2), and nothing else.
+
+Client authentication goes in the form body (``client_id``/``client_secret``) or as HTTP Basic,
+whichever the provider needs (``passway.oauth.grants.token_auth_method``). When body authentication
+is answered ``401 invalid_client`` we retry once with Basic: client authentication fails before the
+server looks at the grant, so the retry can never spend a code or a refresh token twice.
+
+Errors: a 4xx with an OAuth error body raises ``TokenRejected`` (the caller decides: revoked grant,
+bad client credentials...); network failures, timeouts, 5xx and malformed bodies raise
+``TokenEndpointError``. No message carries a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote
+
+import aiohttp
+
+from passway.core.tokens import (
+    MalformedTokenResponse,
+    TokenResponse,
+    decode_token_body,
+    oauth_error_code,
+    parse_token_response,
+)
+from passway.errors import PasswayError, TokenEndpointError, UpstreamTimeout
+
+AuthMethod = Literal["body", "basic"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAuth:
+    client_id: str
+    client_secret: str | None
+    method: AuthMethod = "body"
+
+
+class TokenRejected(Exception):
+    """The token endpoint refused the request (4xx). ``error`` is the RFC 6749 error code."""
+
+    def __init__(self, status: int, error: str | None, description: str | None) -> None:
+        super().__init__(f"token endpoint answered {status} {error or ''}".strip())
+        self.status = status
+        self.error = error
+        self.description = description
+
+
+def _basic_header(client: ClientAuth) -> str:
+    user = quote(client.client_id, safe="")
+    password = quote(client.client_secret or "", safe="")
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def build_token_request(
+    form: Mapping[str, str], client: ClientAuth | None, method: AuthMethod
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The form fields and headers of one token request (pure)."""
+    body = dict(form)
+    headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    if client is not None:
+        if method == "basic":
+            headers["Authorization"] = _basic_header(client)
+        else:
+            body["client_id"] = client.client_id
+            if client.client_secret:
+                body["client_secret"] = client.client_secret
+    return body, headers
+
+
+async def _post(
+    http: aiohttp.ClientSession,
+    url: str,
+    form: Mapping[str, str],
+    client: ClientAuth | None,
+    method: AuthMethod,
+    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to aiohttp, not a cancel scope
+) -> TokenResponse:
+    body, headers = build_token_request(form, client, method)
+    try:
+        async with http.post(
+            url,
+            data=body,
+            headers=headers,
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            raw = await response.read()
+            status = response.status
+            content_type = response.headers.get("Content-Type")
+    except TimeoutError:
+        raise UpstreamTimeout("The token endpoint did not answer in time") from None
+    except PasswayError:
+        raise
+    except (aiohttp.ClientError, OSError) as exc:
+        raise TokenEndpointError(
+            f"The token endpoint could not be reached ({type(exc).__name__})"
+        ) from None
+    try:
+        document = decode_token_body(raw, content_type)
+    except MalformedTokenResponse as exc:
+        if 400 <= status < 500:
+            raise TokenRejected(status, None, None) from None
+        raise TokenEndpointError(f"The token endpoint answered {status}: {exc}") from None
+    if 400 <= status < 500:
+        description = document.get("error_description")
+        raise TokenRejected(
+            status, oauth_error_code(document), None if description is None else str(description)
+        )
+    if status >= 300:
+        raise TokenEndpointError(f"The token endpoint answered {status}")
+    error = oauth_error_code(document)
+    if error is not None and "access_token" not in document:
+        # Some providers answer 200 with an error body (GitHub does).
+        description = document.get("error_description")
+        raise TokenRejected(status, error, None if description is None else str(description))
+    try:
+        return parse_token_response(document)
+    except MalformedTokenResponse as exc:
+        raise TokenEndpointError(f"The token endpoint answered {status}: {exc}") from None
+
+
+async def request_token(
+    http: aiohttp.ClientSession,
+    url: str,
+    form: Mapping[str, str],
+    client: ClientAuth | None,
+    *,
+    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to aiohttp, not a cancel scope
+) -> TokenResponse:
+    """POST one grant to the token endpoint and return the parsed token response."""
+    method: AuthMethod = client.method if client is not None else "body"
+    try:
+        return await _post(http, url, form, client, method, timeout)
+    except TokenRejected as rejected:
+        retry_basic = (
+            client is not None
+            and method == "body"
+            and client.client_secret
+            and rejected.status == 401
+            and rejected.error == "invalid_client"
+        )
+        if not retry_basic:
+            raise
+    return await _post(http, url, form, client, "basic", timeout)

@@ -1,0 +1,123 @@
+"""One refresher per connection: across coroutines, worker processes and Passway instances.
+
+Two layers:
+
+- ``SingleFlight`` (in-process): concurrent coroutines asking to refresh one connection share one
+  task and its result, so 500 waiting calls make one attempt.
+- ``LeasedRefresh`` (cross-process): the store's refresh lease (an atomic conditional UPDATE in SQL)
+  elects one holder among processes and instances sharing a database. The holder re-reads the
+  connection under the lease (someone may have refreshed already), calls the token endpoint, writes
+  the new tokens, then releases. Everyone else polls the store with a short backoff until the stored
+  connection no longer needs refreshing (they use the holder's token) or the lease frees up (then
+  one of them takes it). Nobody calls the token endpoint without holding the lease.
+
+A holder that dies leaves its lease to expire after ``ttl``; the next process then refreshes with
+the refresh token that is stored. The token call's timeout is kept well under the ttl so that a live
+holder never outlasts its own lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from passway.errors import NotFound, TokenEndpointError
+from passway.records import Connection
+from passway.store.protocol import Store
+
+NeedsRefresh = Callable[[Connection], bool]
+Clock = Callable[[], datetime]
+
+
+class SingleFlight:
+    """At most one running task per key; callers arriving meanwhile await that task's result."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Task[Connection]] = {}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._running
+
+    async def run(self, key: str, work: Callable[[], Awaitable[Connection]]) -> Connection:
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(work())
+            self._running[key] = task
+            task.add_done_callback(lambda _t: self._drop(key, _t))
+        # shield: one caller giving up (client disconnect) must not cancel everyone's refresh.
+        return await asyncio.shield(task)
+
+    def _drop(self, key: str, task: asyncio.Task[Connection]) -> None:
+        if self._running.get(key) is task:
+            del self._running[key]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: every caller gets it from its own await
+
+
+class LeasedRefresh:
+    """The cross-process half: take the store's lease, or wait for whoever holds it."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        owner: str,
+        lease_ttl: float,
+        wait_limit: float,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._owner = owner
+        self._ttl = lease_ttl
+        self._wait_limit = wait_limit
+        self._clock = clock
+
+    async def run(
+        self,
+        connection_id: str,
+        needs_refresh: NeedsRefresh,
+        check_usable: Callable[[Connection], None],
+        refresh: Callable[[Connection], Awaitable[Connection]],
+    ) -> Connection:
+        """Return a connection that no longer ``needs_refresh``, refreshing it if we get the lease.
+
+        ``check_usable`` raises for connections that must not be refreshed (revoked grant,
+        cooling down); ``refresh`` is called with the lease held and the freshest stored copy.
+        """
+        deadline = time.monotonic() + self._wait_limit
+        delay = 0.02
+        while True:
+            current = await self._read(connection_id)
+            check_usable(current)
+            if not needs_refresh(current):
+                return current
+            if await self._store.acquire_refresh_lease(
+                connection_id, self._owner, self._clock(), self._ttl
+            ):
+                try:
+                    current = await self._read(connection_id)
+                    check_usable(current)
+                    if not needs_refresh(current):
+                        return current
+                    return await refresh(current)
+                finally:
+                    await asyncio.shield(
+                        self._store.release_refresh_lease(connection_id, self._owner)
+                    )
+            if time.monotonic() >= deadline:
+                raise TokenEndpointError(
+                    "Timed out waiting for another process to refresh the connection's token",
+                    context={"connectionId": connection_id},
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    async def _read(self, connection_id: str) -> Connection:
+        current = await self._store.get_connection_by_id(connection_id)
+        if current is None:
+            raise NotFound(
+                "The connection no longer exists", context={"connectionId": connection_id}
+            )
+        return current

@@ -1,0 +1,128 @@
+"""What each OAuth2 grant sends to a provider's token endpoint, and how the client authenticates.
+
+Pure functions over catalog entries and records; ``passway.oauth.client`` does the sending.
+
+Client authentication: the catalog has no field for it, so we default to the form body (what most
+providers accept) and use HTTP Basic for the providers listed in ``_BASIC_AUTH_PROVIDERS`` (they
+document Basic as required). An operator's catalog file can pick either for any provider with the
+label ``tokenAuthMethod: basic`` or ``tokenAuthMethod: body``. A ``401 invalid_client`` answer to
+body authentication is retried once with Basic in any case (see ``passway.oauth.client``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from passway.catalog.model import Provider
+from passway.errors import ProviderUnsupported, TemplateVariableMissing
+from passway.oauth.client import AuthMethod, ClientAuth
+from passway.records import Connection, Credentials
+
+_BASIC_AUTH_PROVIDERS = frozenset(
+    {"notion", "reddit", "zoom", "figma", "airtable", "gorgias", "atlassian", "pinterest"}
+)
+AUTH_METHOD_LABEL = "tokenAuthMethod"
+_VARIABLE = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill ``{{.name}}`` variables; a missing one is an error, never an empty string."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = values.get(name)
+        if not value:
+            raise TemplateVariableMissing(f"The provider URL needs {name!r}, which has no value")
+        return value
+
+    return _VARIABLE.sub(fill, template)
+
+
+def token_auth_method(provider: Provider) -> AuthMethod:
+    """Body or Basic client authentication at this provider's token endpoint."""
+    label = provider.labels.get(AUTH_METHOD_LABEL, "").strip().lower()
+    if label in ("basic", "body"):
+        return "basic" if label == "basic" else "body"
+    return "basic" if provider.name in _BASIC_AUTH_PROVIDERS else "body"
+
+
+def template_values(workspace_ref: str | None, metadata: Mapping[str, str]) -> dict[str, str]:
+    """The variables a provider URL template may name: ``workspace`` and the metadata values."""
+    values = dict(metadata)
+    if workspace_ref:
+        values["workspace"] = workspace_ref
+    return values
+
+
+def connection_template_values(connection: Connection) -> dict[str, str]:
+    return template_values(
+        connection.provider_workspace_ref,
+        {name: item.value for name, item in connection.provider_metadata.items()},
+    )
+
+
+def token_url(provider: Provider, values: Mapping[str, str]) -> str:
+    """The provider's token URL with its template variables filled (a missing one is an error)."""
+    if not provider.token_url:
+        raise ProviderUnsupported(f"Provider {provider.name} has no token endpoint")
+    return render_template(provider.token_url, values)
+
+
+def authorization_url_base(provider: Provider, values: Mapping[str, str]) -> str:
+    if not provider.auth_url:
+        raise ProviderUnsupported(f"Provider {provider.name} has no authorization endpoint")
+    return render_template(provider.auth_url, values)
+
+
+def scope_param(scopes: tuple[str, ...]) -> dict[str, str]:
+    return {"scope": " ".join(scopes)} if scopes else {}
+
+
+def audience_param(provider: Provider) -> dict[str, str]:
+    return {"audience": " ".join(provider.audience)} if provider.audience else {}
+
+
+def refresh_form(refresh_token: str) -> dict[str, str]:
+    """RFC 6749 section 6. Scopes are left out: the refreshed token keeps the granted ones."""
+    return {"grant_type": "refresh_token", "refresh_token": refresh_token}
+
+
+def client_credentials_form(provider: Provider, credentials: Credentials) -> dict[str, str]:
+    return {
+        "grant_type": "client_credentials",
+        **scope_param(credentials.scopes),
+        **audience_param(provider),
+    }
+
+
+def password_form(provider: Provider, credentials: Credentials) -> dict[str, str]:
+    return {
+        "grant_type": "password",
+        "username": credentials.username or "",
+        "password": credentials.password or "",
+        **scope_param(credentials.scopes),
+        **audience_param(provider),
+    }
+
+
+def authorization_code_form(
+    code: str, redirect_uri: str, code_verifier: str | None
+) -> dict[str, str]:
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        form["code_verifier"] = code_verifier
+    return form
+
+
+def client_auth(provider: Provider, client_id: str, client_secret: str | None) -> ClientAuth:
+    return ClientAuth(client_id, client_secret, token_auth_method(provider))
+
+
+def is_self_issued(connection: Connection) -> bool:
+    """Client-credentials and password connections get new tokens without a refresh token."""
+    return connection.auth_scheme in ("oauth2/clientCredentials", "oauth2/password")
+
+
+def is_oauth2(connection: Connection) -> bool:
+    return connection.auth_scheme.startswith("oauth2/")

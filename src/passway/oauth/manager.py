@@ -1,0 +1,346 @@
+"""``TokenManager``: keeps OAuth2 connections' access tokens usable, refreshing each exactly once.
+
+Entry points (the proxy and the management API call these):
+
+- ``ensure_fresh`` before a proxied call (proactive refresh within ``settings.refresh_margin``);
+- ``refresh_after_rejection`` after a provider 401 (reactive; the proxy replays the call once);
+- ``refresh`` for ``GET .../connections/{id}?refresh=ifExpired|force``;
+- ``issue_initial_token`` for client-credentials / password connections being created.
+
+Every refresh runs through ``SingleFlight`` then ``LeasedRefresh`` (see ``coordination``). The new
+tokens are written to the store (with the old refresh token kept when the response has none) before
+anyone uses the new access token. Failures:
+
+- a revoked grant (``invalid_grant`` and friends) marks the connection ``bad_credentials``; after
+  that no token call is made until the customer re-authorizes, and callers get
+  ``ConnectionNeedsReauthorization``;
+- other failures (network, 5xx, unexpected 4xx) start a cooldown of ``settings.refresh_cooldown``
+  seconds during which this process answers ``TokenRefreshCoolingDown`` instead of retrying. The
+  cooldown is kept in-process: with several workers each one tries at most once per cooldown.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from passway.catalog import Catalog, Provider
+from passway.core.tokens import (
+    TokenResponse,
+    credentials_after_token_response,
+    expires_within,
+    is_grant_revoked,
+)
+from passway.errors import (
+    ConnectionNeedsReauthorization,
+    InvalidClientCredentials,
+    InvalidRequest,
+    PasswayError,
+    ProviderUnsupported,
+    TokenEndpointError,
+    TokenRefreshCoolingDown,
+)
+from passway.oauth import grants
+from passway.oauth.client import TokenRejected, request_token
+from passway.oauth.coordination import Clock, LeasedRefresh, NeedsRefresh, SingleFlight
+from passway.oauth.credentials_source import client_auth_for
+from passway.records import AuthScheme, Connection, Credentials
+from passway.settings import Settings
+from passway.store.protocol import Store
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def reauthorization_error(connection: Connection, why: str) -> ConnectionNeedsReauthorization:
+    return ConnectionNeedsReauthorization(
+        f"Connection {connection.id} of group {connection.group_ref!r} ({connection.provider}): "
+        f"{why}; the customer must re-authorize",
+        context={
+            "connectionId": connection.id,
+            "groupRef": connection.group_ref,
+            "provider": connection.provider,
+        },
+    )
+
+
+class TokenManager:
+    """Refreshes and issues OAuth2 tokens; one instance per worker process (built in bootstrap)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        catalog: Catalog,
+        http: aiohttp.ClientSession,
+        settings: Settings,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._http = http
+        self._settings = settings
+        self._clock = clock
+        self._flights = SingleFlight()
+        self._cooldown_until: dict[str, datetime] = {}
+        # The token call must finish well inside the lease, or a second holder could start.
+        self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_lease_ttl / 2))
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._leased = LeasedRefresh(
+            store,
+            owner=owner,
+            lease_ttl=settings.refresh_lease_ttl,
+            wait_limit=settings.refresh_lease_ttl + self._token_timeout + 5.0,
+            clock=clock,
+        )
+
+    # ---------------------------------------------------------------------------------- public
+
+    async def ensure_fresh(self, connection: Connection) -> Connection:
+        """The connection with an access token good for the call (refreshed first if expiring).
+
+        Cheap when nothing is due: no I/O. If a due proactive refresh fails while the current
+        token has not expired yet, the current token is used.
+        """
+        if not grants.is_oauth2(connection):
+            return connection
+        if connection.status == "bad_credentials":
+            raise reauthorization_error(connection, "its grant was revoked")
+        margin = self._settings.refresh_margin
+        if not expires_within(connection.credentials.access_token, self._clock(), margin):
+            return connection
+        if not grants.is_self_issued(connection) and connection.credentials.refresh_token is None:
+            return connection  # nothing to refresh with; the provider decides
+        try:
+            return await self._coordinated(connection.id, self._expiring)
+        except (TokenRefreshCoolingDown, TokenEndpointError) as exc:
+            if not expires_within(connection.credentials.access_token, self._clock(), 0):
+                return connection
+            raise exc from None
+
+    async def refresh_after_rejection(
+        self, connection: Connection, rejected_access_token: str
+    ) -> Connection:
+        """After a provider 401 on ``rejected_access_token``: a connection with a different token.
+
+        If the stored token already differs (someone refreshed meanwhile) it is returned without a
+        token call. If the connection cannot be refreshed (no refresh token), the connection comes
+        back with the same token: the caller then relays the provider's 401 as it is.
+        """
+        if not grants.is_oauth2(connection):
+            return connection
+        if connection.status == "bad_credentials":
+            raise reauthorization_error(connection, "its grant was revoked")
+        if not grants.is_self_issued(connection) and connection.credentials.refresh_token is None:
+            stored = await self._store.get_connection_by_id(connection.id)
+            return stored or connection
+
+        def still_rejected(current: Connection) -> bool:
+            token = current.credentials.access_token
+            return token is None or token.token == rejected_access_token
+
+        return await self._coordinated(connection.id, still_rejected)
+
+    async def refresh(self, connection: Connection, *, force: bool) -> Connection:
+        """On-demand refresh: ``force`` always gets a new token, otherwise only when expiring."""
+        if not grants.is_oauth2(connection):
+            if force:
+                raise InvalidRequest("Only OAuth2 connections have tokens to refresh")
+            return connection
+        if connection.status == "bad_credentials":
+            raise reauthorization_error(connection, "its grant was revoked")
+        if not grants.is_self_issued(connection) and connection.credentials.refresh_token is None:
+            if force:
+                raise InvalidRequest("The connection has no refresh token")
+            return connection
+        if not force:
+            return await self._coordinated(connection.id, self._expiring)
+        seen = connection.credentials.access_token
+        seen_token = seen.token if seen is not None else None
+
+        def unchanged(current: Connection) -> bool:
+            token = current.credentials.access_token
+            return token is None or token.token == seen_token
+
+        return await self._coordinated(connection.id, unchanged)
+
+    async def issue_initial_token(
+        self,
+        *,
+        provider: Provider,
+        scheme: AuthScheme,
+        credentials: Credentials,
+        template_values: dict[str, str],
+    ) -> Credentials:
+        """Obtain the first token of a client-credentials or password connection, now.
+
+        A rejection becomes ``InvalidClientCredentials`` (400) and the caller stores nothing.
+        """
+        try:
+            response = await self._self_issue(provider, scheme, credentials, template_values)
+        except TokenRejected as rejected:
+            raise InvalidClientCredentials(
+                f"The {provider.name} token endpoint rejected the credentials "
+                f"({rejected.status} {rejected.error or 'no error code'})"
+                + (f": {rejected.description}" if rejected.description else ""),
+                context={"provider": provider.name, "error": rejected.error},
+            ) from None
+        return credentials_after_token_response(credentials, response, self._clock())
+
+    def forget_cooldown(self, connection_id: str) -> None:
+        """Drop a cooldown (the connection was re-authorized or its credentials replaced)."""
+        self._cooldown_until.pop(connection_id, None)
+
+    # ------------------------------------------------------------------------------ internals
+
+    def _expiring(self, connection: Connection) -> bool:
+        return expires_within(
+            connection.credentials.access_token, self._clock(), self._settings.refresh_margin
+        )
+
+    async def _coordinated(self, connection_id: str, needs_refresh: NeedsRefresh) -> Connection:
+        """Share an in-flight refresh; join it, then start another only if ours is still due."""
+        for _ in range(2):
+            joined = connection_id in self._flights
+            result = await self._flights.run(
+                connection_id,
+                lambda: self._leased.run(
+                    connection_id, needs_refresh, self._check_usable, self._refresh_holding_lease
+                ),
+            )
+            if not joined or not needs_refresh(result):
+                return result
+        return result
+
+    def _check_usable(self, connection: Connection) -> None:
+        if connection.status == "bad_credentials":
+            raise reauthorization_error(connection, "its grant was revoked")
+        until = self._cooldown_until.get(connection.id)
+        if until is not None:
+            remaining = (until - self._clock()).total_seconds()
+            if remaining > 0:
+                raise TokenRefreshCoolingDown(
+                    "The last token refresh of this connection failed; retrying after the cooldown",
+                    retry_after=remaining,
+                    context={"connectionId": connection.id},
+                )
+            del self._cooldown_until[connection.id]
+
+    async def _refresh_holding_lease(self, current: Connection) -> Connection:
+        provider = self._provider(current.provider)
+        try:
+            response = await self._obtain(current, provider)
+        except TokenRejected as rejected:
+            revoked = is_grant_revoked(rejected.error) or (
+                grants.is_self_issued(current) and rejected.error == "invalid_client"
+            )
+            if revoked:
+                await self._mark_bad_credentials(current)
+                raise reauthorization_error(
+                    current, f"the token endpoint answered {rejected.error}"
+                ) from None
+            self._start_cooldown(current.id)
+            raise TokenEndpointError(
+                f"The token endpoint refused the refresh ({rejected.status} "
+                f"{rejected.error or 'no error code'})",
+                context={"connectionId": current.id},
+            ) from None
+        except PasswayError:
+            self._start_cooldown(current.id)
+            raise
+        self._cooldown_until.pop(current.id, None)
+        return await self._write_tokens(current, response)
+
+    def _start_cooldown(self, connection_id: str) -> None:
+        self._cooldown_until[connection_id] = self._clock() + timedelta(
+            seconds=self._settings.refresh_cooldown
+        )
+
+    async def _obtain(self, connection: Connection, provider: Provider) -> TokenResponse:
+        values = grants.connection_template_values(connection)
+        if grants.is_self_issued(connection):
+            return await self._self_issue(
+                provider, connection.auth_scheme, connection.credentials, values
+            )
+        refresh_token = connection.credentials.refresh_token
+        if refresh_token is None:
+            raise reauthorization_error(connection, "it has no refresh token")
+        client = await client_auth_for(self._store, provider, connection)
+        return await request_token(
+            self._http,
+            grants.token_url(provider, values),
+            grants.refresh_form(refresh_token.token),
+            client,
+            timeout=self._token_timeout,
+        )
+
+    async def _self_issue(
+        self,
+        provider: Provider,
+        scheme: AuthScheme,
+        credentials: Credentials,
+        values: dict[str, str],
+    ) -> TokenResponse:
+        if not credentials.client_id:
+            raise InvalidRequest("clientId is required")
+        if scheme == "oauth2/clientCredentials":
+            form = grants.client_credentials_form(provider, credentials)
+        elif scheme == "oauth2/password":
+            form = grants.password_form(provider, credentials)
+        else:
+            raise InvalidRequest(f"{scheme} connections are not issued tokens directly")
+        return await request_token(
+            self._http,
+            grants.token_url(provider, values),
+            form,
+            grants.client_auth(provider, credentials.client_id, credentials.client_secret),
+            timeout=self._token_timeout,
+        )
+
+    async def _write_tokens(self, current: Connection, response: TokenResponse) -> Connection:
+        """Store the new tokens durably (retrying over concurrent non-token writes)."""
+        now = self._clock()
+        for _ in range(5):
+            updated = replace(
+                current,
+                credentials=credentials_after_token_response(current.credentials, response, now),
+                update_time=now,
+            )
+            try:
+                return await self._store.update_connection(
+                    updated, expected_version=current.version
+                )
+            except PasswayError as exc:
+                if exc.status != 409:
+                    raise
+                latest = await self._store.get_connection_by_id(current.id)
+                if latest is None:
+                    raise
+                current = latest
+        raise TokenEndpointError("Could not store the refreshed token (too many concurrent writes)")
+
+    async def _mark_bad_credentials(self, current: Connection) -> None:
+        for _ in range(5):
+            updated = replace(current, status="bad_credentials", update_time=self._clock())
+            try:
+                await self._store.update_connection(updated, expected_version=current.version)
+                return
+            except PasswayError as exc:
+                if exc.status != 409:
+                    raise
+                latest = await self._store.get_connection_by_id(current.id)
+                if latest is None:
+                    return
+                current = latest
+
+    def _provider(self, name: str) -> Provider:
+        provider = self._catalog.get(name)
+        if provider is None or provider.auth_type != "oauth2":
+            raise ProviderUnsupported(f"Provider {name} is not an OAuth2 provider in the catalog")
+        return provider
