@@ -17,7 +17,6 @@ from passway.core.tokens import (
     lookup_path,
     parse_token_response,
     split_scopes,
-    workspace_label,
 )
 from passway.records import Credentials, OAuthToken
 
@@ -109,16 +108,6 @@ def test_dot_paths_reach_nested_values() -> None:
     assert lookup_path(doc, "owner.missing") is None
 
 
-def test_salesforce_instance_url_becomes_the_workspace_label() -> None:
-    template = "https://{{.workspace}}.my.salesforce.com"
-    assert workspace_label("https://acme.my.salesforce.com", template) == "acme"
-    # A template that takes a whole URL keeps the value as it is.
-    assert workspace_label("https://us-5.gong.io", "{{.api_base_url_for_customer}}") == (
-        "https://us-5.gong.io"
-    )
-    assert workspace_label("org-42", template) == "org-42"
-
-
 def test_token_metadata_capture_reads_every_configured_field() -> None:
     fields = TokenMetadataFields(
         workspace_ref_field="instance_url",
@@ -136,8 +125,8 @@ def test_token_metadata_capture_reads_every_configured_field() -> None:
         "scope": "api refresh_token",
         "team": {"name": "Red"},
     }
-    captured = capture_token_metadata(doc, fields, "https://{{.workspace}}.my.salesforce.com")
-    assert captured.workspace_ref == "acme"
+    captured = capture_token_metadata(doc, fields)
+    assert captured.workspace_ref == "https://acme.my.salesforce.com"
     assert captured.consumer_ref == "https://login.salesforce.com/id/00D123/005456"
     assert captured.scopes == ("api", "refresh_token")
     assert captured.other == {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from passway.catalog.model import TokenMetadataFields
 from passway.records import Credentials, OAuthToken
@@ -191,33 +191,15 @@ def _capture(value: str, pattern: str | None) -> str | None:
     return match.group(0)
 
 
-def workspace_label(value: str, workspace_template: str | None) -> str:
-    """The workspace as a URL template needs it.
-
-    Salesforce returns ``instance_url = https://acme.my.salesforce.com`` while its URLs are
-    ``https://{{.workspace}}.my.salesforce.com``: when the template puts the workspace in front of a
-    host name and the value is a URL, the workspace is the host's first label. Other values pass
-    through unchanged.
-    """
-    if workspace_template is None or "://" not in value:
-        return value
-    if not re.search(r"://\{\{\s*\.workspace\s*\}\}\.", workspace_template):
-        return value
-    host = urlsplit(value).hostname
-    if not host:
-        return value
-    return host.split(".", 1)[0]
-
-
 def capture_token_metadata(
-    document: Mapping[str, Any],
-    fields: TokenMetadataFields | None,
-    workspace_template: str | None = None,
+    document: Mapping[str, Any], fields: TokenMetadataFields | None
 ) -> CapturedMetadata:
     """Read the catalog's ``tokenMetadataFields`` out of a decoded token response.
 
-    The raw workspace value is also kept under its own field name in ``other`` so templates that
-    name it directly (Gong's ``{{.api_base_url_for_customer}}``) can use it.
+    ``workspace_ref`` is the raw value (Salesforce: a whole ``instance_url``); turning it into what
+    the provider's URL templates need is ``passway.core.templates.workspace_ref_from_token_value``.
+    The raw value is also kept under its own field name in ``other`` so templates that name it
+    directly (Gong's ``{{.api_base_url_for_customer}}``) can use it.
     """
     if fields is None:
         return CapturedMetadata()
@@ -227,7 +209,7 @@ def capture_token_metadata(
         raw = lookup_path(document, fields.workspace_ref_field)
         if raw is not None and raw != "":
             other[fields.workspace_ref_field] = str(raw)
-            workspace = workspace_label(str(raw), workspace_template)
+            workspace = str(raw)
     consumer = None
     if fields.consumer_ref_field:
         raw = lookup_path(document, fields.consumer_ref_field)

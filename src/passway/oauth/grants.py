@@ -11,11 +11,11 @@ body authentication is retried once with Basic in any case (see ``passway.oauth.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from passway.catalog.model import Provider
-from passway.errors import ProviderUnsupported, TemplateVariableMissing
+from passway.core.templates import render_url
+from passway.errors import ProviderUnsupported
 from passway.oauth.client import AuthMethod, ClientAuth
 from passway.records import Connection, Credentials
 
@@ -23,20 +23,6 @@ _BASIC_AUTH_PROVIDERS = frozenset(
     {"notion", "reddit", "zoom", "figma", "airtable", "gorgias", "atlassian", "pinterest"}
 )
 AUTH_METHOD_LABEL = "tokenAuthMethod"
-_VARIABLE = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
-
-
-def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Fill ``{{.name}}`` variables; a missing one is an error, never an empty string."""
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        value = values.get(name)
-        if not value:
-            raise TemplateVariableMissing(f"The provider URL needs {name!r}, which has no value")
-        return value
-
-    return _VARIABLE.sub(fill, template)
 
 
 def token_auth_method(provider: Provider) -> AuthMethod:
@@ -47,32 +33,18 @@ def token_auth_method(provider: Provider) -> AuthMethod:
     return "basic" if provider.name in _BASIC_AUTH_PROVIDERS else "body"
 
 
-def template_values(workspace_ref: str | None, metadata: Mapping[str, str]) -> dict[str, str]:
-    """The variables a provider URL template may name: ``workspace`` and the metadata values."""
-    values = dict(metadata)
-    if workspace_ref:
-        values["workspace"] = workspace_ref
-    return values
-
-
-def connection_template_values(connection: Connection) -> dict[str, str]:
-    return template_values(
-        connection.provider_workspace_ref,
-        {name: item.value for name, item in connection.provider_metadata.items()},
-    )
-
-
 def token_url(provider: Provider, values: Mapping[str, str]) -> str:
-    """The provider's token URL with its template variables filled (a missing one is an error)."""
+    """The provider's token URL with its template variables filled (a missing one is an error,
+    a value that would move the URL to another host is refused)."""
     if not provider.token_url:
         raise ProviderUnsupported(f"Provider {provider.name} has no token endpoint")
-    return render_template(provider.token_url, values)
+    return render_url(provider.token_url, values)
 
 
 def authorization_url_base(provider: Provider, values: Mapping[str, str]) -> str:
     if not provider.auth_url:
         raise ProviderUnsupported(f"Provider {provider.name} has no authorization endpoint")
-    return render_template(provider.auth_url, values)
+    return render_url(provider.auth_url, values)
 
 
 def scope_param(scopes: tuple[str, ...]) -> dict[str, str]:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from passway.catalog import Catalog, Provider
+from passway.core.templates import connection_template_values
 from passway.core.tokens import (
     TokenResponse,
     credentials_after_token_response,
@@ -263,7 +264,7 @@ class TokenManager:
         )
 
     async def _obtain(self, connection: Connection, provider: Provider) -> TokenResponse:
-        values = grants.connection_template_values(connection)
+        values = connection_template_values(provider, connection)
         if grants.is_self_issued(connection):
             return await self._self_issue(
                 provider, connection.auth_scheme, connection.credentials, values
