@@ -24,15 +24,32 @@ from passway.catalog.model import (
     TokenField,
     TokenMetadataFields,
 )
+from passway.catalog.validation import CatalogIssue, validate_provider
+from passway.core.template_syntax import template_variables
 from passway.errors import ConfigurationError
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    """Every provider Passway knows, by case-sensitive name. Built once at start, never changed."""
+
     providers: Mapping[str, Provider]
 
     def get(self, name: str) -> Provider | None:
         return self.providers.get(name)
+
+    def filter(
+        self, *, auth_type: str | None = None, name_contains: str | None = None
+    ) -> list[Provider]:
+        """Providers sorted by name, optionally of one auth type and/or whose name or display
+        name contains ``name_contains`` (case-insensitive)."""
+        needle = name_contains.lower() if name_contains else None
+        return [
+            p
+            for p in sorted(self.providers.values(), key=lambda p: p.name.lower())
+            if (auth_type is None or p.auth_type == auth_type)
+            and (needle is None or needle in p.name.lower() or needle in p.display_name.lower())
+        ]
 
     def __iter__(self) -> Iterator[Provider]:
         return iter(self.providers.values())
@@ -46,7 +63,7 @@ def _tuple(value: Any) -> tuple[str, ...]:
 
 
 def parse_provider(raw: Mapping[str, Any]) -> Provider:
-    """Build one provider from its JSON form. Raises KeyError/TypeError/ValueError on bad input."""
+    """Build one provider from its JSON form, which ``validate_provider`` has already accepted."""
     tmf_raw = raw.get("tokenMetadataFields")
     tmf = None
     if tmf_raw is not None:
@@ -67,7 +84,9 @@ def parse_provider(raw: Mapping[str, Any]) -> Provider:
         auth_type=raw["authType"],
         base_url=raw["baseURL"],
         support=Support(**{k: bool(v) for k, v in support_raw.items()}),
-        template_vars=_tuple(raw.get("templateVars")),
+        template_vars=(
+            _tuple(raw["templateVars"]) if raw.get("templateVars") is not None else _used_vars(raw)
+        ),
         grant_type=raw.get("grantType"),
         auth_url=raw.get("authURL"),
         token_url=raw.get("tokenURL"),
@@ -110,7 +129,16 @@ def parse_provider(raw: Mapping[str, Any]) -> Provider:
     )
 
 
-def _parse_file(text: str, source: str) -> dict[str, Provider]:
+def _used_vars(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    urls = [raw.get("baseURL"), raw.get("authURL"), raw.get("tokenURL")]
+    urls += [raw.get("authHealthCheckURL")]
+    urls += [m.get("baseURL") for m in (raw.get("modules") or {}).values()]
+    names = {name for url in urls if url for name in template_variables(url)}
+    return tuple(sorted(names))
+
+
+def parse_catalog(text: str, source: str) -> dict[str, Provider]:
+    """Validate then parse a whole catalog document; every problem is reported at once."""
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -118,25 +146,38 @@ def _parse_file(text: str, source: str) -> dict[str, Provider]:
     entries = document.get("providers") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise ConfigurationError(f"catalog {source}: expected an object with a 'providers' list")
-    providers: dict[str, Provider] = {}
+    issues: list[CatalogIssue] = []
+    seen: set[str] = set()
     for index, raw in enumerate(entries):
-        label = raw.get("name", f"#{index}") if isinstance(raw, dict) else f"#{index}"
-        try:
-            provider = parse_provider(raw)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigurationError(f"catalog {source}: provider {label}: {exc!r}") from None
-        providers[provider.name] = provider
-    return providers
+        found = validate_provider(raw, f"#{index}")
+        issues.extend(found)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            issues.append(CatalogIssue(name, "name", "defined more than once in this file"))
+        if isinstance(name, str):
+            seen.add(name)
+    if issues:
+        listed = "; ".join(str(issue) for issue in issues)
+        raise ConfigurationError(
+            f"catalog {source}: {len(issues)} problem(s): {listed}",
+            context={
+                "source": source,
+                "issues": [
+                    {"provider": i.provider, "field": i.field, "message": i.message} for i in issues
+                ],
+            },
+        )
+    return {provider.name: provider for provider in map(parse_provider, entries)}
 
 
 def load_catalog(extra_file: Path | None = None) -> Catalog:
     """The built-in catalog, plus the operator's file (which adds or overrides by name)."""
     builtin = resources.files("passway.catalog").joinpath("providers.json").read_text("utf-8")
-    providers = _parse_file(builtin, "built-in providers.json")
+    providers = parse_catalog(builtin, "built-in providers.json")
     if extra_file is not None:
         try:
             text = Path(extra_file).read_text("utf-8")
         except OSError as exc:
             raise ConfigurationError(f"catalog file {extra_file}: {exc.strerror}") from None
-        providers.update(_parse_file(text, str(extra_file)))
+        providers.update(parse_catalog(text, str(extra_file)))
     return Catalog(providers)

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from passway.catalog.validation import ROOT_MODULE
 from passway.core import hostnames
 from passway.core.template_syntax import parse_url_template
 from passway.core.templates import connection_template_values, render_url
@@ -37,7 +38,8 @@ def select_base_url(provider: Provider, integration: Integration) -> str:
     """The base URL template of a call: the module's with ``proxy.useModule``, else the root one.
 
     With ``useModule`` the integration's ``module`` is used, else the provider's default module;
-    that module must exist and allow proxying.
+    that module must exist and allow proxying. The module name ``root`` (the default module of a few
+    built-in providers that list no modules) means the root base URL.
     """
     if not provider.support.proxy:
         raise ProviderUnsupported(f"The provider {provider.name!r} cannot be proxied.")
@@ -45,6 +47,8 @@ def select_base_url(provider: Provider, integration: Integration) -> str:
         return provider.base_url
     name = integration.module or provider.default_module
     module = provider.module(name) if name else None
+    if module is None and name == ROOT_MODULE:
+        return provider.base_url
     if module is None:
         raise ProviderUnsupported(
             f"The integration uses a module, but the provider {provider.name!r} has no module "
@@ -62,13 +66,15 @@ def select_base_url(provider: Provider, integration: Integration) -> str:
 def module_issues(provider: Provider, module: str | None, use_module: bool) -> list[Issue]:
     """Deploy-time check of an integration's ``module`` and ``proxy.useModule`` (amp.yaml)."""
     issues: list[Issue] = []
-    if module is not None and provider.module(module) is None:
+    if module is not None and module != ROOT_MODULE and provider.module(module) is None:
         issues.append(
             Issue("body", "module", f"{provider.name!r} has no module {module!r}", module)
         )
     if use_module and not issues:
         name = module or provider.default_module
         found = provider.module(name) if name else None
+        if found is None and name == ROOT_MODULE:
+            return issues
         if found is None:
             issues.append(
                 Issue("body", "proxy.useModule", f"{provider.name!r} has no default module")
