@@ -48,16 +48,9 @@ _FILE_FORMAT = 1
 class Keyring:
     """An ordered set of AES-256 keys; the last one (primary) seals, any of them opens."""
 
-    def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
-        if not keys:
-            raise ConfigurationError("the keyring needs at least one encryption key")
-        self._keys: dict[str, AESGCM] = {}
-        for kid, key in keys:
-            _check_key(kid, key)
-            if kid in self._keys:
-                raise ConfigurationError(f"encryption key id {kid!r} appears twice")
-            self._keys[kid] = AESGCM(key)
-        self._primary = keys[-1][0]
+    def __init__(self, keys: Sequence[tuple[str, bytes]], *, source: Path | None = None) -> None:
+        self._source = source
+        self._keys, self._primary = _build(keys)
 
     # construction -------------------------------------------------------------------------------
     @classmethod
@@ -90,7 +83,9 @@ class Keyring:
 
     @classmethod
     def from_file(cls, path: Path) -> Keyring:
-        return cls(_read_key_file(path))
+        """Keys from a key file. A value sealed with a key id this keyring does not know makes it
+        read the file again, so running workers pick up a ``passway keys rotate`` by themselves."""
+        return cls(_read_key_file(path), source=path)
 
     # use ----------------------------------------------------------------------------------------
     @property
@@ -110,6 +105,9 @@ class Keyring:
     def decrypt(self, token: str, aad: bytes) -> bytes:
         kid, blob = _split_token(token)
         key = self._keys.get(kid)
+        if key is None and self._source is not None:
+            self._keys, self._primary = _build(_read_key_file(self._source))
+            key = self._keys.get(kid)
         if key is None:
             raise ConfigurationError(
                 f"a stored value is sealed with encryption key {kid!r}, which is not configured; "
@@ -162,6 +160,18 @@ def rotate_key_file(path: Path) -> str:
 
 
 # internals ----------------------------------------------------------------------------------------
+
+
+def _build(keys: Sequence[tuple[str, bytes]]) -> tuple[dict[str, AESGCM], str]:
+    if not keys:
+        raise ConfigurationError("the keyring needs at least one encryption key")
+    built: dict[str, AESGCM] = {}
+    for kid, key in keys:
+        _check_key(kid, key)
+        if kid in built:
+            raise ConfigurationError(f"encryption key id {kid!r} appears twice")
+        built[kid] = AESGCM(key)
+    return built, keys[-1][0]
 
 
 def _check_key(kid: str, key: bytes) -> None:

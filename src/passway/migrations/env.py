@@ -1,0 +1,25 @@
+"""Alembic environment: runs on the connection ``passway.store.migrate`` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from passway.store.tables import metadata
+
+
+def run_migrations() -> None:
+    connection = context.config.attributes.get("connection")
+    if not isinstance(connection, Connection):
+        raise RuntimeError("run migrations with `passway migrate` (passway.store.migrate.upgrade)")
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations()

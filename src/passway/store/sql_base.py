@@ -1,0 +1,140 @@
+"""The transaction and change-feed machinery under ``SqlStore``.
+
+Every mutation runs in ``write()``: one transaction that also appends the mutation's change rows,
+then, after the commit, tells this process's listeners. Uniqueness and foreign-key violations
+surface as ``Conflict``, so nothing is half-written and no database error leaks out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from passway.errors import Conflict, NotFound
+from passway.records import Change
+from passway.store.changes import Listeners
+from passway.store.engine import WRITE_OPTION
+from passway.store.tables import changes, projects
+
+# Change rows older than this are pruned; pollers run every fraction of a second.
+CHANGE_RETENTION = timedelta(hours=1)
+_PRUNE_EVERY = 256
+# Serializes change-row inserts on PostgreSQL until commit, so sequence numbers become visible
+# in order and a poller can never skip a change committed late with a smaller number.
+_PG_CHANGE_LOCK = 0x70617373_7761_0002
+
+
+@dataclass(slots=True)
+class Tx:
+    """An open write transaction and the changes it will append at its end."""
+
+    conn: AsyncConnection
+    pending: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def changed(self, project_id: str, kind: str, entity_id: str) -> None:
+        self.pending.append((project_id, kind, entity_id))
+
+    async def one(self, stmt: sa.Executable) -> RowMapping | None:
+        return (await self.conn.execute(stmt)).mappings().first()
+
+    async def all(self, stmt: sa.Executable) -> Sequence[RowMapping]:
+        return (await self.conn.execute(stmt)).mappings().all()
+
+    async def rowcount(self, stmt: sa.Executable) -> int:
+        result: Any = await self.conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def require_project(self, project_id: str) -> None:
+        found = await self.one(sa.select(projects.c.id).where(projects.c.id == project_id))
+        if found is None:
+            raise NotFound("project not found")
+
+
+class SqlBase:
+    """Engine, reads, write transactions and the change feed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._listeners = Listeners()
+        self._postgres = engine.dialect.name == "postgresql"
+        self._appends = 0
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # reads ---------------------------------------------------------------------------------------
+    async def _one(self, stmt: sa.Executable) -> RowMapping | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).mappings().first()
+
+    async def _all(self, stmt: sa.Executable) -> Sequence[RowMapping]:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(stmt)).mappings().all()
+
+    # writes --------------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _write(self, conflict: str = "a conflicting record exists") -> AsyncIterator[Tx]:
+        """One write transaction; ``conflict`` is the detail of the Conflict a constraint raises."""
+        try:
+            async with self._writer.begin() as conn:
+                tx = Tx(conn)
+                yield tx
+                committed = await self._append_changes(tx)
+        except IntegrityError:
+            raise Conflict(conflict) from None
+        self._listeners.notify(committed)
+
+    async def _append_changes(self, tx: Tx) -> list[Change]:
+        if not tx.pending:
+            return []
+        if self._postgres:
+            await tx.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_CHANGE_LOCK)))
+        now = datetime.now(UTC)
+        out = []
+        for project_id, kind, entity_id in tx.pending:
+            stmt = (
+                changes.insert()
+                .values(project_id=project_id, kind=kind, entity_id=entity_id, time=now)
+                .returning(changes.c.seq)
+            )
+            seq = (await tx.conn.execute(stmt)).scalar_one()
+            out.append(Change(int(seq), project_id, kind, entity_id))
+        self._appends += 1
+        if self._appends % _PRUNE_EVERY == 0:
+            await self._prune_changes(tx.conn, now - CHANGE_RETENTION)
+        return out
+
+    async def _prune_changes(self, conn: AsyncConnection, cutoff: datetime) -> None:
+        """Drop old change rows, always keeping the newest so ``latest_change_seq`` stays put."""
+        newest = sa.select(sa.func.max(changes.c.seq)).scalar_subquery()
+        await conn.execute(changes.delete().where(changes.c.time < cutoff, changes.c.seq < newest))
+
+    # change feed ---------------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Change], None]) -> None:
+        self._listeners.add(listener)
+
+    async def latest_change_seq(self) -> int:
+        row = await self._one(sa.select(sa.func.coalesce(sa.func.max(changes.c.seq), 0).label("s")))
+        return int(row["s"]) if row is not None else 0
+
+    async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
+        rows = await self._all(
+            sa.select(changes.c.seq, changes.c.project_id, changes.c.kind, changes.c.entity_id)
+            .where(changes.c.seq > seq)
+            .order_by(changes.c.seq)
+            .limit(limit)
+        )
+        return [Change(int(r["seq"]), r["project_id"], r["kind"], r["entity_id"]) for r in rows]
