@@ -184,3 +184,30 @@ async def run_passway_process(
         yield base_url
     finally:
         await asyncio.to_thread(_stop, process)
+
+
+@dataclass
+class ProxyWorld:
+    """A recording upstream, a Passway in this process whose catalog points at it, and a client."""
+
+    upstream: Any
+    url: str
+    app: PasswayApp
+    client: httpx.AsyncClient
+    settings: Settings
+
+
+@contextlib.asynccontextmanager
+async def proxy_world(tmp_path: Path, **overrides: Any) -> AsyncIterator[ProxyWorld]:
+    """``async with proxy_world(tmp_path) as world``: upstream + Passway (SQLite) + httpx client."""
+    from support.catalog import write_test_catalog
+    from support.upstream import RecordingUpstream
+
+    async with RecordingUpstream() as upstream:
+        catalog_file = write_test_catalog(tmp_path / "catalog.json", upstream.url)
+        settings = make_settings(tmp_path, catalog_file=catalog_file, **overrides)
+        async with (
+            serve_passway(settings) as served,
+            httpx.AsyncClient(base_url=served.url, timeout=30) as client,
+        ):
+            yield ProxyWorld(upstream, served.url, served.app, client, settings)

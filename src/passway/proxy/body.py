@@ -1,0 +1,71 @@
+"""The client's request body, read from ASGI ``receive``, and the client's disconnect.
+
+Small bodies whose ``Content-Length`` is known and at most ``PASSWAY_REPLAY_BUFFER_LIMIT`` bytes
+(default 1 MiB) are read whole before the call, so it can be replayed once after an OAuth refresh.
+Larger bodies and bodies of unknown length (chunked) are streamed to the provider as they arrive,
+never held in memory, and a 401 on them is relayed as it is. ``Expect: 100-continue`` works: the
+server answers ``100 Continue`` when the body is first read.
+
+Once the body is in, ``wait_disconnect`` keeps listening to ``receive`` for the client going away,
+so the call to the provider can be cancelled and its connection released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class ClientDisconnected(Exception):
+    """The client went away while its body was being read."""
+
+
+class ClientBody:
+    def __init__(self, receive: Receive, *, empty: bool = False) -> None:
+        self._receive = receive
+        self._settled = asyncio.Event()
+        self.disconnected = False
+        if empty:
+            self._settled.set()
+
+    def _disconnect(self) -> ClientDisconnected:
+        self.disconnected = True
+        self._settled.set()
+        return ClientDisconnected()
+
+    async def read_all(self) -> bytes:
+        """The whole body (for bodies known to be small)."""
+        chunks: list[bytes] = []
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise self._disconnect()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        self._settled.set()
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body piece by piece, as the client sends it (awaiting each: backpressure)."""
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise self._disconnect()
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                break
+        self._settled.set()
+
+    async def wait_disconnect(self) -> None:
+        """Return when the client disconnects (only listens once the body has been read)."""
+        await self._settled.wait()
+        while not self.disconnected:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True

@@ -1,0 +1,245 @@
+"""The proxy's raw ASGI entry. Each call follows one straight line:
+
+    parse proxy headers (``request``) → authenticate the API key and resolve the installation down
+    to the provider (``resolve``, cached) → make sure an OAuth token is fresh (``runtime.tokens``)
+    → build the upstream request (``core.target``, ``core.headers``, ``core.credentials``: pure)
+    → send it with the shared session and relay the answer as it streams (``upstream``)
+    → on a provider 401 with a replayable body: refresh the token and replay once.
+
+Every answer Passway makes itself is a problem+json document (``passway.problems``) with the
+``x-passway-error`` header, so a client can always tell Passway's errors from the provider's.
+Unexpected exceptions become a generic 500 and are logged here, never shown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from passway.core.credentials import place_credentials, set_query_params
+from passway.core.headers import header_value, upstream_request_headers
+from passway.core.target import build_upstream_url
+from passway.errors import PasswayError, Throttled
+from passway.problems import problem_body, problem_headers
+from passway.proxy.body import ClientBody, ClientDisconnected
+from passway.proxy.invalidation import ChangeWatcher
+from passway.proxy.request import ProxyHeaders, parse_proxy_headers
+from passway.proxy.resolve import ProxyTarget, Resolver
+from passway.proxy.throttle import ThrottleBook, window_after_429
+from passway.proxy.timeouts import UpstreamTimeouts
+from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
+
+if TYPE_CHECKING:
+    from passway.asgi import Message, Receive, Scope, Send
+    from passway.bootstrap import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Exchange:
+    """What has happened on the client side of one call."""
+
+    send: Send
+    started: bool = False
+    finished: bool = False
+    disconnected: bool = False
+
+    async def send_tracked(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    url: str
+    headers: list[tuple[str, str]]
+    access_token: str | None
+
+
+class ProxyHandler:
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        self._runtime = runtime
+        self._max_timeout = settings.max_timeout
+        self._replay_limit = settings.replay_buffer_limit
+        self._resolver = Resolver(runtime.store, runtime.catalog)
+        self._timeouts = UpstreamTimeouts(settings.connect_timeout, settings.read_timeout)
+        self._throttle = ThrottleBook()
+        self._watcher = ChangeWatcher(
+            runtime.store,
+            self._resolver.on_change,
+            self._resolver.clear,
+            settings.cache_poll_interval,
+        )
+        self._id_prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
+
+    async def start(self) -> None:
+        """Listen for changes: this process's at once, other processes' by polling the feed."""
+        self._runtime.store.subscribe(self._resolver.on_change)
+        await self._watcher.start()
+
+    async def aclose(self) -> None:
+        await self._watcher.stop()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = _Exchange(send)
+        try:
+            await self._proxy(scope, receive, exchange)
+        except PasswayError as exc:
+            await self._answer_problem(scope, exchange, exc)
+        except ClientDisconnected:
+            return
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if exchange.disconnected and task is not None:
+                task.uncancel()
+                return
+            raise
+        except UpstreamAborted:
+            raise
+        except Exception:
+            if exchange.started:
+                raise
+            logger.exception("proxy call failed unexpectedly")
+            await self._answer_problem(scope, exchange, PasswayError())
+
+    async def _proxy(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
+        call = parse_proxy_headers(scope["headers"], max_timeout=self._max_timeout)
+        await self._resolver.authenticate(call.project_id, call.api_key)
+        target = await self._resolver.resolve_target(call.project_id, call.selector)
+        if call.throttle:
+            self._check_throttle(target)
+        oauth = target.provider.auth_type == "oauth2"
+        if oauth:
+            target = await self._fresh_token(call, target)
+        body, data, replayable = await self._read_body(scope, receive)
+        outgoing = self._outgoing(scope, target)
+        timeout = self._timeouts.for_call(call.timeout)
+        method: str = scope["method"]
+        http = self._runtime.http
+
+        task = asyncio.current_task()
+        assert task is not None
+        watcher = asyncio.create_task(self._watch_disconnect(body, task, exchange))
+        response: aiohttp.ClientResponse | None = None
+        try:
+            response = await open_upstream(
+                http, method, outgoing.url, outgoing.headers, data, timeout
+            )
+            if response.status == 401 and oauth and replayable and outgoing.access_token:
+                replay = await self._after_rejection(call, target, outgoing.access_token)
+                if replay is not None:
+                    response.close()
+                    response = None
+                    outgoing = self._outgoing(scope, replay)
+                    response = await open_upstream(
+                        http, method, outgoing.url, outgoing.headers, data, timeout
+                    )
+            extra = self._after_429(call, target, response) if response.status == 429 else ()
+            await relay_response(
+                response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
+            )
+            exchange.finished = True
+        finally:
+            watcher.cancel()
+            if response is not None:
+                if exchange.finished:
+                    response.release()
+                else:
+                    response.close()
+
+    # the steps -----------------------------------------------------------------------------------
+    def _check_throttle(self, target: ProxyTarget) -> None:
+        now = datetime.now(UTC)
+        window = self._throttle.active(target.connection.id, now)
+        if window is not None:
+            raise Throttled(
+                "The provider asked to slow down; this call was not sent.",
+                retry_after=window.seconds_left(now),
+                headers={k.decode(): v.decode() for k, v in window.headers()},
+            )
+
+    def _after_429(
+        self, call: ProxyHeaders, target: ProxyTarget, response: aiohttp.ClientResponse
+    ) -> Sequence[tuple[bytes, bytes]]:
+        now = datetime.now(UTC)
+        window = window_after_429(response.headers.get("Retry-After"), now)
+        self._throttle.record(target.connection.id, window, now)
+        return window.headers() if call.throttle else ()
+
+    async def _fresh_token(self, call: ProxyHeaders, target: ProxyTarget) -> ProxyTarget:
+        fresh = await self._runtime.tokens.ensure_fresh(target.connection)
+        return self._resolver.with_connection(call.project_id, call.selector, target, fresh)
+
+    async def _after_rejection(
+        self, call: ProxyHeaders, target: ProxyTarget, rejected: str
+    ) -> ProxyTarget | None:
+        """The target to replay with after a provider 401, or None when the token is unchanged."""
+        refreshed = await self._runtime.tokens.refresh_after_rejection(
+            target.connection, rejected_access_token=rejected
+        )
+        token = refreshed.credentials.access_token
+        if token is None or token.token == rejected:
+            return None
+        return self._resolver.with_connection(call.project_id, call.selector, target, refreshed)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> tuple[ClientBody, Body, bool]:
+        """The body to send, and whether it is buffered (so the call can be replayed)."""
+        headers = scope["headers"]
+        length = header_value(headers, b"content-length")
+        chunked = header_value(headers, b"transfer-encoding") is not None
+        if length is None and not chunked:
+            return ClientBody(receive, empty=True), None, True
+        body = ClientBody(receive)
+        small = length is not None and length.isdigit() and int(length) <= self._replay_limit
+        if small and not chunked:
+            return body, await body.read_all(), True
+        return body, body.stream(), False
+
+    def _outgoing(self, scope: Scope, target: ProxyTarget) -> _Outgoing:
+        placement = place_credentials(target.provider, target.connection)
+        query: bytes = scope.get("query_string", b"")
+        if placement.query:
+            query = set_query_params(query, placement.query)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        url = build_upstream_url(target.base_url, raw_path.partition(b"?")[0], query)
+        headers = upstream_request_headers(scope["headers"], target.credential_headers)
+        headers.extend(placement.headers)
+        token = target.connection.credentials.access_token
+        return _Outgoing(url, headers, token.token if token is not None else None)
+
+    async def _watch_disconnect(
+        self, body: ClientBody, victim: asyncio.Task[Any], exchange: _Exchange
+    ) -> None:
+        """Cancel the call when the client goes away before its answer is complete."""
+        await body.wait_disconnect()
+        if not exchange.finished:
+            exchange.disconnected = True
+            victim.cancel()
+
+    async def _answer_problem(self, scope: Scope, exchange: _Exchange, error: PasswayError) -> None:
+        if exchange.started:
+            raise UpstreamAborted(error.code)
+        if error.status >= 500:
+            logger.info("proxy call answered %s %s", error.status, error.code)
+        request_id = f"{self._id_prefix}-{next(self._ids)}"
+        body = problem_body(error, instance=scope["path"], request_id=request_id, subsystem="proxy")
+        await exchange.send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": problem_headers(error, len(body), request_id),
+            }
+        )
+        await exchange.send({"type": "http.response.body", "body": body, "more_body": False})

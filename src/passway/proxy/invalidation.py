@@ -1,0 +1,80 @@
+"""Keep this worker's resolution cache honest when another process changes something.
+
+Changes made in this process reach the cache at once (``Store.subscribe``). Changes made by other
+worker processes or other Passway instances are read from the store's change feed every
+``PASSWAY_CACHE_POLL_INTERVAL`` seconds (default 0.5): that interval is how long another worker may
+still use, say, a revoked API key. If the feed cannot be read, the whole cache is dropped (nothing
+can be known to be current) and polling goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from passway.records import Change
+from passway.store.protocol import Store
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 1000
+
+
+class ChangeWatcher:
+    def __init__(
+        self,
+        store: Store,
+        on_change: Callable[[Change], None],
+        on_unknown: Callable[[], None],
+        interval: float,
+    ) -> None:
+        self._store = store
+        self._on_change = on_change
+        self._on_unknown = on_unknown
+        self._interval = interval
+        self._seq = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start from the feed's end: the cache is empty now, so older changes do not matter."""
+        self._seq = await self._store.latest_change_seq()
+        self._task = asyncio.create_task(self._run(), name="passway-change-watcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def poll_once(self) -> int:
+        """Apply every change since the last one seen; returns how many there were."""
+        total = 0
+        while True:
+            changes = await self._store.changes_since(self._seq, _BATCH)
+            for change in changes:
+                self._on_change(change)
+                self._seq = max(self._seq, change.seq)
+            total += len(changes)
+            if len(changes) < _BATCH:
+                return total
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.poll_once()
+            except Exception:
+                if not failing:
+                    logger.warning(
+                        "cannot read the change feed; dropping the proxy cache", exc_info=True
+                    )
+                failing = True
+                self._on_unknown()
+            else:
+                if failing:
+                    logger.info("change feed readable again")
+                failing = False

@@ -1,0 +1,141 @@
+"""Read and validate the proxy's own request headers (``x-amp-*``, ``x-api-key``). Pure.
+
+Every problem with them is reported at once, one ``Issue`` per header, so a client fixes its call in
+one round. The headers a proxy call carries:
+
+- ``x-amp-proxy-version``: must be ``1``.
+- ``x-amp-project-id``: the project's UUID.
+- ``x-api-key``: an API key of that project.
+- ``x-amp-installation-id``, or ``x-amp-integration-name`` with ``x-amp-group-ref``: which
+  installation to act for (the installation id wins when all three are given).
+- ``x-amp-rate-limiter-mode``: optional; ``throttle`` turns on the throttle mode (see
+  ``passway.proxy.throttle``). Any other non-empty value is refused, so a typo is not silent.
+- ``x-amp-timeout-seconds``: optional; see ``passway.proxy.timeouts``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from passway.errors import Issue, MissingHeaders, UnsupportedProxyVersion
+from passway.proxy.timeouts import parse_timeout_override
+
+_WANTED = frozenset(
+    {
+        b"x-amp-proxy-version",
+        b"x-amp-project-id",
+        b"x-api-key",
+        b"x-amp-installation-id",
+        b"x-amp-integration-name",
+        b"x-amp-group-ref",
+        b"x-amp-rate-limiter-mode",
+        b"x-amp-timeout-seconds",
+    }
+)
+
+Selector = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyHeaders:
+    """The validated proxy headers of one call."""
+
+    project_id: str
+    api_key: str
+    installation_id: str | None
+    integration_name: str | None
+    group_ref: str | None
+    throttle: bool
+    timeout: float | None
+
+    @property
+    def selector(self) -> Selector:
+        """How the installation is named: ``("id", id)`` or ``("name", integration, group)``."""
+        if self.installation_id is not None:
+            return ("id", self.installation_id)
+        return ("name", self.integration_name or "", self.group_ref or "")
+
+
+def _canonical_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _missing(name: str, detail: str = "Required header is missing.") -> Issue:
+    return Issue(location="header", name=name, detail=detail)
+
+
+def parse_proxy_headers(
+    headers: Iterable[tuple[bytes, bytes]], *, max_timeout: float
+) -> ProxyHeaders:
+    """Validate the proxy headers; raise ``UnsupportedProxyVersion`` or ``MissingHeaders``."""
+    found: dict[bytes, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _WANTED and lowered not in found:
+            found[lowered] = value.decode("latin-1").strip()
+
+    version = found.get(b"x-amp-proxy-version", "")
+    if version != "1":
+        raise UnsupportedProxyVersion(
+            f"x-amp-proxy-version must be 1, not {version[:16]!r}.",
+            issues=[Issue("header", "x-amp-proxy-version", "Must be 1.", version[:16])],
+        )
+
+    issues: list[Issue] = []
+    raw_project = found.get(b"x-amp-project-id", "")
+    project_id = _canonical_uuid(raw_project) if raw_project else None
+    if not raw_project:
+        issues.append(_missing("x-amp-project-id"))
+    elif project_id is None:
+        issues.append(
+            Issue("header", "x-amp-project-id", "Must be the project's UUID.", raw_project[:64])
+        )
+    api_key = found.get(b"x-api-key", "")
+    if not api_key:
+        issues.append(_missing("x-api-key"))
+
+    installation_id = found.get(b"x-amp-installation-id") or None
+    integration_name = found.get(b"x-amp-integration-name") or None
+    group_ref = found.get(b"x-amp-group-ref") or None
+    if installation_id is None:
+        if integration_name is None and group_ref is None:
+            issues.append(
+                _missing(
+                    "x-amp-installation-id",
+                    "Send x-amp-installation-id, or x-amp-integration-name with x-amp-group-ref.",
+                )
+            )
+        elif integration_name is None:
+            issues.append(_missing("x-amp-integration-name", "Required with x-amp-group-ref."))
+        elif group_ref is None:
+            issues.append(_missing("x-amp-group-ref", "Required with x-amp-integration-name."))
+
+    mode = found.get(b"x-amp-rate-limiter-mode", "").lower()
+    if mode not in ("", "throttle"):
+        issues.append(
+            Issue("header", "x-amp-rate-limiter-mode", "Only 'throttle' is known.", mode[:32])
+        )
+
+    timeout: float | None = None
+    raw_timeout = found.get(b"x-amp-timeout-seconds")
+    if raw_timeout:
+        timeout, timeout_issue = parse_timeout_override(raw_timeout, max_timeout)
+        if timeout_issue is not None:
+            issues.append(timeout_issue)
+
+    if issues or project_id is None:
+        raise MissingHeaders(issues=issues)
+    return ProxyHeaders(
+        project_id=project_id,
+        api_key=api_key,
+        installation_id=installation_id,
+        integration_name=integration_name,
+        group_ref=group_ref,
+        throttle=mode == "throttle",
+        timeout=timeout,
+    )

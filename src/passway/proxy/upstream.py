@@ -1,0 +1,103 @@
+"""Send the call to the provider with the shared aiohttp session, and relay its answer.
+
+The session is the one built by ``bootstrap`` (pooled keep-alive connections, no cookie jar, no
+automatic decompression, egress guard in its connector). Redirects are not followed: a 3xx and its
+``Location`` go back to the client as they are. The answer is relayed as it arrives, each piece
+sent (and awaited: a slow client slows the reading from the provider) before the next is read, so
+server-sent events arrive one by one and a large download never sits in memory.
+
+Failures before the client's response has started become problems: 504 ``provider_timeout``,
+502 ``provider_unreachable``, 403 ``egress_denied``. Once it has started, a broken provider answer
+raises ``UpstreamAborted`` so that the server drops the client's connection: a clean but short body
+would be a lie.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from passway.core.headers import downstream_response_headers
+from passway.egress import egress_denial
+from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Body = bytes | AsyncIterator[bytes] | None
+
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class UpstreamAborted(Exception):
+    """The provider's answer broke off after the client's response had started."""
+
+
+def upstream_failure(exc: BaseException) -> PasswayError:
+    """The problem to answer for an error raised before the provider's answer started."""
+    denial = egress_denial(exc)
+    if denial is not None:
+        return denial
+    if isinstance(exc, TimeoutError):
+        return UpstreamTimeout("The provider did not answer in time.")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError("Could not connect to the provider.")
+    return UpstreamError("The provider closed the connection without a complete answer.")
+
+
+async def open_upstream(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: Body,
+    client_timeout: aiohttp.ClientTimeout,
+) -> aiohttp.ClientResponse:
+    """Send the request; return once the provider's status and headers are in."""
+    try:
+        return await session.request(
+            method,
+            URL(url, encoded=True),
+            headers=headers,
+            data=body,
+            allow_redirects=False,
+            timeout=client_timeout,
+        )
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise upstream_failure(exc) from None
+
+
+async def relay_response(
+    response: aiohttp.ClientResponse,
+    send: Send,
+    *,
+    head: bool,
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """Stream the provider's status, headers and body to the client."""
+    headers = downstream_response_headers(response.raw_headers)
+    if extra_headers:
+        headers.extend(extra_headers)
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if head or response.status in _NO_BODY_STATUSES or response.status < 200:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    content = response.content
+    try:
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            # The last piece carries the end of the body: one message fewer for small answers.
+            last = content.at_eof()
+            await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            if last:
+                return
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        logger.warning("provider answer broke off mid-body: %s", type(exc).__name__)
+        raise UpstreamAborted(type(exc).__name__) from None
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
