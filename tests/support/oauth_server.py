@@ -370,7 +370,7 @@ def oauth_provider_entries(server_url: str) -> list[dict[str, Any]]:
                 "consumerRefField": "user.id",
                 "scopesField": "scope",
                 "otherFields": [
-                    {"name": "region", "path": "instance_url", "capture": r"//(?P<result>[a-z]+)\."}
+                    {"name": "region", "path": "instance_url", "capture": r"^(?P<result>[a-z]+)-"}
                 ],
             },
         ),
