@@ -170,8 +170,9 @@ class Provider:
                 out["apiKeyHeaderValuePrefix"] = self.api_key_header_value_prefix
             if self.api_key_query_name is not None:
                 out["apiKeyQueryName"] = self.api_key_query_name
-        if self.auth_type == "custom":
+        if self.custom_inputs:
             out["customInputs"] = list(self.custom_inputs)
+        if self.auth_type == "custom":
             if self.custom_headers:
                 out["customHeaders"] = [
                     {"name": h.name, "valueTemplate": h.value_template} for h in self.custom_headers
