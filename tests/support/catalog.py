@@ -8,6 +8,7 @@ check exactly what the provider received. Provider names are the module constant
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ TEMPLATED = "test-templated"  # base URL http://127.0.0.1:<port>/{{.workspace}},
 BASE_PATH = "test-basepath"  # base URL <upstream>/base/v1, apiKey bearer
 NO_PROXY = "test-noproxy"  # support.proxy false
 MODULES = "test-modules"  # default module "api" at <upstream>/module-api
+UNREACHABLE = "test-unreachable"  # a loopback port nothing listens on (connection refused)
+EGRESS_BLOCKED = "test-egress-blocked"  # 127.0.0.2: loopback, but not in the test egress allow list
 
 ALL_AUTH_PROVIDERS = (
     OAUTH2_BEARER,
@@ -77,9 +80,16 @@ def _api_key_header(name: str, base_url: str, header: str, prefix: str) -> dict[
     )
 
 
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def catalog_providers(upstream_url: str, token_url: str | None = None) -> list[dict[str, Any]]:
     """The provider entries (JSON form) pointing at ``upstream_url``."""
     base = upstream_url.rstrip("/")
+    port = base.rsplit(":", 1)[-1]
     token = token_url or f"{base}/oauth/token"
     return [
         _oauth2(OAUTH2_BEARER, base, token),
@@ -122,6 +132,10 @@ def catalog_providers(upstream_url: str, token_url: str | None = None) -> list[d
                 "closed": {"baseURL": f"{base}/module-closed", "proxy": False},
             },
         },
+        _api_key_header(
+            UNREACHABLE, f"http://127.0.0.1:{_closed_port()}", "Authorization", "Bearer "
+        ),
+        _api_key_header(EGRESS_BLOCKED, f"http://127.0.0.2:{port}", "Authorization", "Bearer "),
     ]
 
 
