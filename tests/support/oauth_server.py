@@ -8,8 +8,10 @@ Endpoints:
   a reused, rotated refresh token REVOKES the whole grant, RFC 9700), ``client_credentials`` and
   ``password``. Client authentication in the body or HTTP Basic (``client_auth`` restricts it).
   Answers JSON or form encoding (``response_encoding``). ``hold_token_calls`` parks token calls
-  before (``"before"``) or after (``"after"``) the server commits the rotation, until released.
-- ``GET /resource``: 200 with the caller's grant for a valid bearer token, else 401.
+  before (``"before"``) or after (``"after"``) the server commits the rotation, until ``release``
+  is set (``drop_held_calls`` then drops a call held before processing, as if it never arrived).
+- ``GET /resource``: 200 with the caller's grant for a valid bearer token, else 401
+  (``hold_resource_calls`` parks calls until ``resource_release`` is set).
 - ``counters``: every token call by grant type; ``revoke_access_token`` revokes one early.
 
 ``oauth_provider_entries(server_url)`` gives catalog entries pointing at a running server (one per
@@ -30,13 +32,17 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 
+import httpx
 from aiohttp import web
 
 from passway.catalog import Catalog, parse_provider
 from passway.records import AuthScheme, Connection, Credentials, OAuthToken
+from support.seed import SeededSetup, seed_proxy_setup
+from support.server import ADMIN_KEY
 
 CLIENT_ID = "test-client"
 CLIENT_SECRET = "test-secret-value"
@@ -96,6 +102,10 @@ class OAuthServer:
         self.hold_token_calls: Literal["before", "after"] | None = None
         self.held = asyncio.Event()  # set when a token call is parked
         self.release = asyncio.Event()
+        self.drop_held_calls = False  # released held calls answer 503 without processing
+        self.hold_resource_calls = False
+        self.resource_held = asyncio.Event()
+        self.resource_release = asyncio.Event()
         self.deny_next_authorization = False
         self.resource_calls = 0
         self.url = ""
@@ -118,6 +128,7 @@ class OAuthServer:
 
     async def close(self) -> None:
         self.release.set()
+        self.resource_release.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -181,6 +192,9 @@ class OAuthServer:
 
     async def _resource(self, request: web.Request) -> web.Response:
         self.resource_calls += 1
+        if self.hold_resource_calls:
+            self.resource_held.set()
+            await self.resource_release.wait()
         header = request.headers.get("Authorization", "")
         token = header.removeprefix("Bearer ") if header.startswith("Bearer ") else ""
         record = self.access_tokens.get(token)
@@ -244,16 +258,20 @@ class OAuthServer:
             payload["refresh_token"] = refresh
         return payload
 
-    async def _hold(self, phase: str) -> None:
+    async def _hold(self, phase: str) -> bool:
+        """Park a token call at ``phase`` while asked to; False if it must then be dropped."""
         if self.hold_token_calls == phase:
             self.held.set()
             await self.release.wait()
+            return not self.drop_held_calls
+        return True
 
     async def _token(self, request: web.Request) -> web.Response:
         form = dict(parse_qsl((await request.read()).decode(), keep_blank_values=True))
         grant_type = form.get("grant_type", "")
         self.counters[grant_type] += 1
-        await self._hold("before")
+        if not await self._hold("before"):
+            return web.Response(status=503, text="dropped before processing")
         if self.token_failures:
             return web.Response(status=self.token_failures.pop(0), text="server trouble")
         client_id = self._client(request, form)
@@ -420,3 +438,46 @@ def make_connection(
         create_time=now,
         update_time=now,
     )
+
+
+# ---------------------------------------------------------------------- Passway-side setup
+def write_oauth_catalog(directory: Path, server_url: str) -> Path:
+    """An operator catalog file holding the providers of ``oauth_provider_entries``."""
+    target = directory / "oauth-catalog.json"
+    target.write_text(json.dumps({"providers": oauth_provider_entries(server_url)}), "utf-8")
+    return target
+
+
+async def seed_oauth_proxy_setup(
+    client: httpx.AsyncClient,
+    oauth: OAuthServer,
+    *,
+    provider: str = PROVIDER,
+    expired: bool = True,
+) -> tuple[SeededSetup, str, str]:
+    """Through the management API: a project whose ``provider`` connection holds an imported grant
+    of ``oauth`` (its access token already expired when ``expired``), an installation, and the
+    project's provider app (which refreshes use). Returns the setup, access and refresh tokens."""
+    access, refresh = oauth.new_grant()
+    now = datetime.now(UTC)
+    expires = now - timedelta(seconds=30) if expired else now + timedelta(hours=1)
+    if expired:
+        oauth.expire_access_token(access)
+    setup = await seed_proxy_setup(
+        client,
+        ADMIN_KEY,
+        provider=provider,
+        credential={
+            "oauth2AuthorizationCode": {
+                "accessToken": {"token": access, "expiresAt": expires.isoformat()},
+                "refreshToken": {"token": refresh},
+            }
+        },
+    )
+    answer = await client.post(
+        f"/v1/projects/{setup.project_id}/provider-apps",
+        json={"provider": provider, "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET},
+        headers={"X-Api-Key": setup.api_key},
+    )
+    assert answer.status_code == 201, answer.text
+    return setup, access, refresh
