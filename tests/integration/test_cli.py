@@ -1,0 +1,179 @@
+"""The ``passway`` command line against a real SQLite data directory: from nothing to an
+installation, errors as one line with exit code 2, and ``serve`` answering what the CLI wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from passway.cli import main
+from support.server import ADMIN_KEY, free_port
+
+INTERCOM = "--provider intercom --group-ref g --consumer-ref c"
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+AMP_YAML = """\
+specVersion: 1.0.0
+integrations:
+  - name: proxy-intercom
+    provider: intercom
+    proxy:
+      enabled: true
+  - name: sf
+    provider: salesforce
+    proxy: {enabled: true}
+    read: {objects: []}
+"""
+
+
+class Cli:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.runner = CliRunner()
+
+    def __call__(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
+        return self.runner.invoke(
+            main, ["--data-dir", str(self.data_dir), *args], input=input, env=env
+        )
+
+    def json(self, *args: str, input: str | None = None) -> Any:
+        result = self(*args, "--json", input=input)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "data")
+
+
+def test_from_nothing_to_an_installation(cli: Cli, tmp_path: Path) -> None:
+    project = cli.json("projects", "create", "Acme", "--app-name", "Acme App")
+    assert project["name"] == "acme"
+    key = cli.json("api-keys", "create", "--project", "acme", "--label", "ci")
+    assert key["key"].startswith("pw_")
+    listed_keys = cli("api-keys", "list", "--project", "acme")
+    assert key["keyPrefix"] in listed_keys.stdout
+    assert key["key"] not in listed_keys.stdout
+    amp = tmp_path / "amp.yaml"
+    amp.write_text(AMP_YAML)
+    deployed = cli("deploy", "--project", "acme", str(amp))
+    assert deployed.exit_code == 0, deployed.output
+    assert "proxy-intercom" in deployed.stdout
+    assert "not run" in deployed.stderr
+    integrations = cli.json("integrations", "list", "--project", project["id"])
+    assert sorted(i["name"] for i in integrations) == ["proxy-intercom", "sf"]
+    connection = cli.json(
+        "connections", "import", "--project", "acme", "--provider", "intercom",
+        "--group-ref", "g1", "--consumer-ref", "c1",
+        "--access-token", "-", "--expires-in", "3600", "--scope", "read",
+        input="sekret-token\n",
+    )  # fmt: skip
+    assert connection["authScheme"] == "oauth2/authorizationCode"
+    assert "sekret" not in json.dumps(connection)
+    installation = cli.json(
+        "installations", "create", "--project", "acme", "--integration", "proxy-intercom",
+        "--group-ref", "g1",
+    )  # fmt: skip
+    assert installation["connection"]["id"] == connection["id"]
+    assert installation["config"] == {"content": {"proxy": {"enabled": True}}}
+    table = cli("installations", "list", "--project", "acme", "--integration", "proxy-intercom")
+    assert installation["id"] in table.stdout
+    connections = cli("connections", "list", "--project", "acme", "--provider", "intercom")
+    assert connection["id"] in connections.stdout
+
+
+def test_secrets_can_come_from_the_environment(cli: Cli) -> None:
+    cli.json("projects", "create", "envy")
+    result = cli(
+        "connections", "import", "--project", "envy", "--provider", "amplitude",
+        "--group-ref", "g", "--consumer-ref", "c", "--username", "u", "--password", "env:PW_TEST",
+        "--json",
+        env={"PW_TEST": "from-env"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["authScheme"] == "basic"
+    missing = cli(
+        "connections", "import", "--project", "envy", "--provider", "amplitude",
+        "--group-ref", "g", "--consumer-ref", "c", "--username", "u", "--password", "env:NOPE_X",
+    )  # fmt: skip
+    assert missing.exit_code == 2
+    assert "NOPE_X" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ("projects create x", "name"),
+        ("api-keys list --project nobody", "not found"),
+        ("providers nope", "not in the catalog"),
+        (f"connections import --project p1 {INTERCOM} --api-key k", "apiKey"),
+        (f"connections import --project p1 {INTERCOM} --metadata novalue", "key=value"),
+        ("installations create --project p1 --integration none --group-ref g", "not found"),
+        ("projects create", "NAME"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_code_2(cli: Cli, args: str, needle: str) -> None:
+    cli.json("projects", "create", "p1")
+    result = cli(*args.split())
+    assert result.exit_code == 2, result.output
+    assert needle in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_invalid_amp_yaml_names_each_field(cli: Cli, tmp_path: Path) -> None:
+    cli.json("projects", "create", "p2")
+    amp = tmp_path / "bad.yaml"
+    amp.write_text("specVersion: 2\nintegrations:\n  - {name: a, provider: nope, proxy: {}}\n")
+    result = cli("deploy", "--project", "p2", str(amp))
+    assert result.exit_code == 2
+    assert "specVersion" in result.stderr
+    assert "integrations[0].provider" in result.stderr
+
+
+def test_providers_lists_and_filters_the_catalog(cli: Cli) -> None:
+    basic = cli.json("providers", "--auth-type", "basic")
+    assert basic
+    assert {p["authType"] for p in basic} == {"basic"}
+    found = cli("providers", "--search", "sales")
+    assert "salesforce" in found.stdout
+    one = cli("providers", "salesforce")
+    assert json.loads(one.stdout)["name"] == "salesforce"
+
+
+def test_serve_answers_what_the_cli_wrote(cli: Cli) -> None:
+    """``python -m passway serve`` on the same data directory sees projects made by the CLI."""
+    cli.json("projects", "create", "served")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSWAY_")}
+    env.update(PYTHONPATH=SRC, PASSWAY_ADMIN_API_KEY=ADMIN_KEY, PASSWAY_LOG_LEVEL="warning")
+    command = [sys.executable, "-m", "passway", "--data-dir", str(cli.data_dir), "serve",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"{url}/v1/projects/served", headers={"X-Api-Key": ADMIN_KEY})
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "server exited"
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert response.json()["name"] == "served"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+    assert f"http://127.0.0.1:{port}" in err.decode()
