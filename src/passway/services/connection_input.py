@@ -143,13 +143,3 @@ def check_refs(
 def input_metadata(values: Mapping[str, str]) -> dict[str, MetadataValue]:
     """Metadata given by the developer: each value's source is ``input``."""
     return {name: MetadataValue(value, "input") for name, value in values.items()}
-
-
-def template_values(
-    workspace_ref: str | None, metadata: Mapping[str, MetadataValue]
-) -> dict[str, str]:
-    """The values URL templates are rendered with: ``workspace`` plus every metadata value."""
-    values = {name: item.value for name, item in metadata.items()}
-    if workspace_ref:
-        values["workspace"] = workspace_ref
-    return values

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from passway.catalog import Provider
+from passway.core import templates
 from passway.errors import InvalidRequest, Issue, NotFound, ProviderUnsupported
 from passway.records import AuthScheme, Connection, Credentials, MetadataValue, Project
 from passway.services import connection_input as check
@@ -57,27 +58,34 @@ def _provider(ctx: ServiceContext, name: str, issues: list[Issue]) -> Provider |
 def check_template_values(
     provider: Provider, workspace_ref: str | None, metadata: Mapping[str, MetadataValue]
 ) -> list[Issue]:
-    """The provider's URL template variables that the connection must supply.
+    """Values the provider's URL templates need: present (unless the provider learns them later,
+    from the token response or after authentication) and fit for the slot they fill.
 
-    ``workspace`` comes from ``providerWorkspaceRef``; other variables from ``providerMetadata``,
-    unless the provider learns them from the token response or after authentication (those are
-    filled later and not required here). A catalog ``defaultValue`` also counts as supplied.
+    ``workspace`` comes from ``providerWorkspaceRef``, other variables from ``providerMetadata``; a
+    catalog ``defaultValue`` counts as given.
     """
+    plain = _plain(metadata)
     later = set(provider.metadata_post_authentication)
     if provider.token_metadata_fields is not None:
         tmf = provider.token_metadata_fields
         later |= {f.name for f in tmf.other_fields}
         if tmf.workspace_ref_field:
-            later.add("workspace")
-    defaults = {m.name for m in provider.metadata_inputs if m.default_value is not None}
-    supplied = set(check.template_values(workspace_ref, metadata)) | defaults | later
-    issues = []
-    for var in provider.template_vars:
-        if var in supplied:
-            continue
-        where = "providerWorkspaceRef" if var == "workspace" else f"providerMetadata.{var}"
-        issues.append(Issue("body", where, f"required by provider {provider.name}'s URLs"))
-    return issues
+            later |= {"workspace", tmf.workspace_ref_field}
+    supplied = set(templates.template_values(provider, workspace_ref, plain)) | later
+    issues = [
+        Issue(
+            "body",
+            "providerWorkspaceRef" if var == "workspace" else f"providerMetadata.{var}",
+            f"required by provider {provider.name}'s URLs",
+        )
+        for var in provider.template_vars
+        if var not in supplied
+    ]
+    return issues + templates.check_connection_values(provider, workspace_ref, plain)
+
+
+def _plain(metadata: Mapping[str, MetadataValue]) -> dict[str, str]:
+    return {name: item.value for name, item in metadata.items()}
 
 
 async def generate_connection(
@@ -141,7 +149,7 @@ async def _issue_tokens(
         provider=provider,
         scheme=scheme,
         credentials=credentials,
-        template_values=check.template_values(workspace_ref, metadata),
+        template_values=templates.template_values(provider, workspace_ref, _plain(metadata)),
     )
 
 
@@ -227,6 +235,8 @@ async def update_connection(
             ctx, provider, connection.auth_scheme, given[mask], workspace, metadata
         )
         status = "working"
+        if ctx.tokens is not None:
+            ctx.tokens.forget_cooldown(connection.id)
     changed = replace(
         connection,
         provider_workspace_ref=workspace,

@@ -8,7 +8,7 @@ value instead of the whole runtime lets the services be used, and tested, withou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -28,13 +28,17 @@ class TokenService(Protocol):
         provider: Provider,
         scheme: AuthScheme,
         credentials: Credentials,
-        template_values: Mapping[str, str],
+        template_values: dict[str, str],
     ) -> Credentials:
         """Get the first access token of a client-credentials or password-grant connection."""
         ...
 
     async def refresh(self, connection: Connection, *, force: bool) -> Connection:
         """Refresh the connection's access token (``force`` even if it is not near expiry)."""
+        ...
+
+    def forget_cooldown(self, connection_id: str) -> None:
+        """Forget a failed refresh (the connection's credentials were just replaced)."""
         ...
 
 
