@@ -135,3 +135,19 @@ async def test_an_unexpected_exception_is_a_bare_500_problem(tmp_path: Path) -> 
     assert response.headers["x-passway-request-id"]
     assert "sekret" not in response.text
     assert "RuntimeError" not in response.text
+
+
+async def test_oauth_update_is_not_taken_by_the_connection_patch_route(
+    client: httpx.AsyncClient,
+) -> None:
+    """``PATCH .../connections/{id}:oauth-update`` reaches the OAuth route, whose body needs no
+    ``updateMask`` (the connection PATCH route would demand one)."""
+    project = await create_project(client, ADMIN_KEY)
+    auth = {"X-Api-Key": (await create_api_key(client, ADMIN_KEY, project["id"]))["key"]}
+    base = f"/v1/projects/{project['id']}/connections"
+    response = await client.patch(f"{base}/no-such-id:oauth-update", json={}, headers=auth)
+    assert response.status_code == 404, response.text
+    assert "updateMask" not in response.text
+    plain = await client.patch(f"{base}/no-such-id", json={}, headers=auth)
+    assert plain.status_code == 400
+    assert plain.json()["issues"][0]["name"] == "updateMask"

@@ -9,7 +9,6 @@ amp.yaml deploy, connection, installation.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -46,21 +45,10 @@ class SeededSetup:
         }
 
 
-def _full_server_available() -> bool:
-    return all(
-        importlib.util.find_spec(name) is not None
-        for name in ("passway.store.sql", "passway.proxy.handler")
-    )
-
-
 @contextlib.asynccontextmanager
 async def passway_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An ``httpx.AsyncClient`` on an in-process Passway (``PasswayApp`` with its real runtime:
     SQLite under ``settings.data_dir``), started and stopped around the block."""
-    if not _full_server_available():
-        async with _management_only_client(settings) as client:
-            yield client
-        return
     from passway.bootstrap import create_app
 
     app = create_app(settings)
@@ -71,41 +59,6 @@ async def passway_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
         ) as client,
     ):
         yield client
-
-
-@contextlib.asynccontextmanager
-async def _management_only_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Stand-in while the SQL store or the proxy handler are not in the tree: the management app
-    alone over the in-memory store."""
-    from passway import bootstrap
-    from passway.api.app import create_management_app
-    from passway.catalog import load_catalog
-    from passway.crypto import Keyring
-    from passway.egress import EgressPolicy
-    from passway.oauth.manager import TokenManager
-    from passway.store.memory import MemoryStore
-
-    catalog = load_catalog(settings.catalog_file)
-    store = MemoryStore()
-    egress = EgressPolicy.from_settings(settings.egress_allow)
-    http = bootstrap.build_http_session(settings, egress)
-    runtime = bootstrap.Runtime(
-        settings=settings,
-        catalog=catalog,
-        keyring=Keyring.generate(),
-        store=store,  # type: ignore[arg-type]
-        egress=egress,
-        http=http,
-        tokens=TokenManager(store=store, catalog=catalog, http=http, settings=settings),  # type: ignore[arg-type]
-    )
-    app = create_management_app(runtime)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://passway.test"
-        ) as client:
-            yield client
-    finally:
-        await runtime.aclose()
 
 
 def _ok(response: httpx.Response, *expected: int) -> dict[str, Any]:
