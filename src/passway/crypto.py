@@ -85,7 +85,7 @@ class Keyring:
     def from_file(cls, path: Path) -> Keyring:
         """Keys from a key file. A value sealed with a key id this keyring does not know makes it
         read the file again, so running workers pick up a ``passway keys rotate`` by themselves."""
-        return cls(_read_key_file(path), source=path)
+        return cls(read_key_file(path), source=path)
 
     # use ----------------------------------------------------------------------------------------
     @property
@@ -106,7 +106,7 @@ class Keyring:
         kid, blob = _split_token(token)
         key = self._keys.get(kid)
         if key is None and self._source is not None:
-            self._keys, self._primary = _build(_read_key_file(self._source))
+            self._keys, self._primary = _build(read_key_file(self._source))
             key = self._keys.get(kid)
         if key is None:
             raise ConfigurationError(
@@ -147,7 +147,7 @@ def encode_key_entry(kid: str, key: bytes) -> str:
 def rotate_key_file(path: Path) -> str:
     """Append a new primary key to the key file (old keys stay for decryption); return its id."""
     with _file_lock(path):
-        keys = _read_key_file(path)
+        keys = read_key_file(path)
         kid, key = new_key()
         while kid in {k for k, _ in keys}:
             kid, key = new_key()
@@ -217,7 +217,7 @@ def _serialize(keys: Sequence[tuple[str, bytes]]) -> bytes:
     return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
 
 
-def _read_key_file(path: Path) -> list[tuple[str, bytes]]:
+def read_key_file(path: Path) -> list[tuple[str, bytes]]:
     try:
         mode = path.stat().st_mode
         raw = path.read_bytes()

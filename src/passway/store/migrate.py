@@ -4,9 +4,11 @@
 processes start at once: on PostgreSQL they queue on an advisory lock, on SQLite on a file lock
 next to the database file. ``upgrade(url)`` is what ``passway migrate`` runs.
 
-New revision (development): ``alembic -c /dev/null -x url=... revision`` is not wired; write the
-file by hand in ``passway/migrations/versions`` using ``script.py.mako``, with ``down_revision``
-set to the previous head.
+A database already at ``HEAD`` is recognised with one query, without importing Alembic, so worker
+start-up stays quick. Adding a revision: write ``passway/migrations/versions/v<NNNN>_<slug>.py``
+(``alembic.command.revision`` with ``alembic_config()`` and a connection in
+``config.attributes["connection"]`` can autogenerate it from ``passway.store.tables``), then move
+``HEAD`` to its id; ``tests/contract/test_sql_store.py`` checks that ``HEAD`` is Alembic's head.
 """
 
 from __future__ import annotations
@@ -17,21 +19,27 @@ import fcntl
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import text
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passway.store.engine import WRITE_OPTION, create_engine, sqlite_path
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+HEAD = "0001"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant the application owns; two processes asking for it queue behind each other.
 _PG_MIGRATION_LOCK = 0x70617373_7761_0001
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -48,25 +56,29 @@ async def upgrade(url: str) -> None:
 
 async def upgrade_engine(engine: AsyncEngine) -> None:
     writer = engine.execution_options(**{WRITE_OPTION: True})
-    async with _migration_lock(engine), writer.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await conn.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-            )
-        await conn.run_sync(_upgrade_to_head)
+    async with _migration_lock(engine):
+        if await current_revision(engine) == HEAD:
+            return
+        async with writer.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK)))
+            await conn.run_sync(_upgrade_to_head)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    def read(conn: Connection) -> str | None:
-        return MigrationContext.configure(conn).get_current_revision()
-
+    """The revision the database is at, or None for a database never migrated."""
+    version = sa.table("alembic_version", sa.column("version_num"))
     async with engine.connect() as conn:
-        return await conn.run_sync(read)
+        try:
+            rows = (await conn.execute(sa.select(version.c.version_num))).scalars().all()
+        except DBAPIError:
+            return None
+    return rows[0] if len(rows) == 1 else None
 
 
 def _upgrade_to_head(conn: Connection) -> None:
+    from alembic import command
+
     config = alembic_config()
     config.attributes["connection"] = conn
     command.upgrade(config, "head")
