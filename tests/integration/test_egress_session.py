@@ -6,7 +6,6 @@ observed, not assumed. The session is the one ``bootstrap.build_http_session`` b
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -19,32 +18,7 @@ from passway.bootstrap import build_http_session
 from passway.egress import EgressPolicy, GuardedConnector, egress_denial
 from passway.errors import EgressDenied
 from passway.settings import Settings
-
-
-class CountingServer:
-    """Answers ``200 ok`` to anything and counts accepted connections."""
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.port = 0
-        self._server: asyncio.Server | None = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-        await writer.drain()
-        writer.close()
-
-    async def __aenter__(self) -> CountingServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        await self._server.wait_closed()
+from support.counting_server import CountingServer
 
 
 class FixedResolver(AbstractResolver):
