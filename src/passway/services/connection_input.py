@@ -27,6 +27,7 @@ CREDENTIAL_FIELDS = (
 )
 
 REF_MAX = 256
+WORKSPACE_MAX = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,21 +123,27 @@ def _check_custom(provider: Provider, values: Mapping[str, str]) -> list[Issue]:
 
 
 def check_refs(
-    group_ref: str, consumer_ref: str, group_name: str | None, consumer_name: str | None
+    group_ref: str,
+    consumer_ref: str,
+    group_name: str | None,
+    consumer_name: str | None,
+    workspace_ref: str | None = None,
 ) -> list[Issue]:
+    """Required refs present, and every text within what the store keeps."""
     issues: list[Issue] = []
-    for name, value, required in (
-        ("groupRef", group_ref, True),
-        ("consumerRef", consumer_ref, True),
-        ("groupName", group_name, False),
-        ("consumerName", consumer_name, False),
+    for name, value, required, limit in (
+        ("groupRef", group_ref, True, REF_MAX),
+        ("consumerRef", consumer_ref, True, REF_MAX),
+        ("groupName", group_name, False, REF_MAX),
+        ("consumerName", consumer_name, False, REF_MAX),
+        ("providerWorkspaceRef", workspace_ref, False, WORKSPACE_MAX),
     ):
         if value is None:
             continue
         if required and not value.strip():
             issues.append(Issue("body", name, "required"))
-        elif len(value) > REF_MAX:
-            issues.append(Issue("body", name, f"at most {REF_MAX} characters"))
+        elif len(value) > limit:
+            issues.append(Issue("body", name, f"at most {limit} characters"))
     return issues
 
 

@@ -91,7 +91,13 @@ def _plain(metadata: Mapping[str, MetadataValue]) -> dict[str, str]:
 async def generate_connection(
     ctx: ServiceContext, project: Project, new: NewConnection
 ) -> Connection:
-    issues = check.check_refs(new.group_ref, new.consumer_ref, new.group_name, new.consumer_name)
+    issues = check.check_refs(
+        new.group_ref,
+        new.consumer_ref,
+        new.group_name,
+        new.consumer_name,
+        new.provider_workspace_ref,
+    )
     provider = _provider(ctx, new.provider, issues)
     metadata = check.input_metadata(new.provider_metadata)
     choice = None
@@ -220,6 +226,14 @@ async def update_connection(
     metadata = dict(connection.provider_metadata)
     if "providerWorkspaceRef" in update_mask:
         workspace = provider_workspace_ref
+        if workspace is not None and len(workspace) > check.WORKSPACE_MAX:
+            issues.append(
+                Issue(
+                    "body",
+                    "connection.providerWorkspaceRef",
+                    f"at most {check.WORKSPACE_MAX} characters",
+                )
+            )
     if "providerMetadata" in update_mask:
         metadata = check.input_metadata(provider_metadata or {})
     if {"providerWorkspaceRef", "providerMetadata"} & set(update_mask):

@@ -16,6 +16,7 @@ from typing import Any
 
 from passway.errors import Conflict, InvalidRequest, Issue, NotFound
 from passway.records import Connection, Installation, Integration, Project
+from passway.services.connection_input import REF_MAX
 from passway.services.context import ServiceContext
 from passway.services.integrations import get_integration
 
@@ -99,6 +100,9 @@ async def create_installation(
     issues = _check_config(config)
     if not group_ref.strip():
         issues.append(Issue("body", "groupRef", "required"))
+    for name, value in (("groupRef", group_ref), ("groupName", group_name)):
+        if value is not None and len(value) > REF_MAX:
+            issues.append(Issue("body", name, f"at most {REF_MAX} characters"))
     if issues:
         raise InvalidRequest("The installation is not valid.", issues=issues)
     existing = await ctx.store.list_installations(project.id, integration.id, group_ref=group_ref)
