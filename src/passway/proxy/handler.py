@@ -36,6 +36,7 @@ from passway.proxy.resolve import ProxyTarget, Resolver
 from passway.proxy.throttle import ThrottleBook, window_after_429
 from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
+from passway.records import Change
 
 if TYPE_CHECKING:
     from passway.asgi import Message, Receive, Scope, Send
@@ -86,8 +87,12 @@ class ProxyHandler:
 
     async def start(self) -> None:
         """Listen for changes: this process's at once, other processes' by polling the feed."""
-        self._runtime.store.subscribe(self._resolver.on_change)
+        self._runtime.store.subscribe(self._on_local_change)
         await self._watcher.start()
+
+    def _on_local_change(self, change: Change) -> None:
+        self._resolver.on_change(change)
+        self._watcher.note_local(change)
 
     async def aclose(self) -> None:
         await self._watcher.stop()

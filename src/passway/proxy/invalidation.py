@@ -5,6 +5,9 @@ worker processes or other Passway instances are read from the store's change fee
 ``PASSWAY_CACHE_POLL_INTERVAL`` seconds (default 0.5): that interval is how long another worker may
 still use, say, a revoked API key. If the feed cannot be read, the whole cache is dropped (nothing
 can be known to be current) and polling goes on.
+
+Changes this process made come back through the feed too; they were applied when committed, so
+the poller skips them (``note_local``) instead of dropping fresh entries a second time.
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ class ChangeWatcher:
         self._on_unknown = on_unknown
         self._interval = interval
         self._seq = 0
+        self._local: set[int] = set()
         self._task: asyncio.Task[None] | None = None
+
+    def note_local(self, change: Change) -> None:
+        """A change committed by this process (already applied): skip it when polled."""
+        if change.seq > self._seq:
+            self._local.add(change.seq)
 
     async def start(self) -> None:
         """Start from the feed's end: the cache is empty now, so older changes do not matter."""
@@ -55,10 +64,15 @@ class ChangeWatcher:
         while True:
             changes = await self._store.changes_since(self._seq, _BATCH)
             for change in changes:
-                self._on_change(change)
+                if change.seq in self._local:
+                    self._local.discard(change.seq)
+                else:
+                    self._on_change(change)
                 self._seq = max(self._seq, change.seq)
             total += len(changes)
             if len(changes) < _BATCH:
+                if self._local:
+                    self._local = {seq for seq in self._local if seq > self._seq}
                 return total
 
     async def _run(self) -> None:
