@@ -20,7 +20,7 @@ from support.oauth_server import (
     write_oauth_catalog,
 )
 from support.seed import SeededSetup
-from support.server import make_settings, run_passway, run_passway_process, settings_env
+from support.server import make_settings, run_passway_process, settings_env
 
 
 @pytest.fixture
@@ -54,8 +54,12 @@ def assert_all_served_by_one_grant(responses: list[httpx.Response], oauth: OAuth
 async def test_500_concurrent_proxied_calls_on_an_expired_token_refresh_once(
     tmp_path: Path, oauth: OAuthServer
 ) -> None:
+    """One Passway process (its own event loop, real sockets); 500 calls wait on one refresh."""
     settings = make_settings(tmp_path, catalog_file=write_oauth_catalog(tmp_path, oauth.url))
-    async with run_passway(settings) as url, httpx.AsyncClient(base_url=url) as api:
+    async with (
+        run_passway_process(settings_env(settings), workers=1) as url,
+        httpx.AsyncClient(base_url=url) as api,
+    ):
         setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
         responses = await fire([url], setup, 500)
     assert_all_served_by_one_grant(responses, oauth)
