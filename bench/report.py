@@ -27,6 +27,11 @@ def _value(results: dict[str, Any], target: str, scenario: str, metric: str) -> 
     return float(value) if isinstance(value, int | float) else math.nan
 
 
+def _ratio(results: dict[str, Any], a: str, b: str, scenario: str, metric: str) -> float:
+    top, bottom = _value(results, a, scenario, metric), _value(results, b, scenario, metric)
+    return top / bottom if bottom else math.nan
+
+
 def _fmt(value: float, fmt: str) -> str:
     return "n/a" if math.isnan(value) else fmt.format(value)
 
@@ -50,7 +55,7 @@ def table(results: dict[str, Any], targets: list[str], rate: float) -> str:
         cells = [label.format(rate=f"{rate:g}")]
         cells += [_fmt(_value(results, t, scenario, metric), fmt) for t in targets]
         for p, n in ratio_pairs:
-            ratio = _value(results, p, scenario, metric) / _value(results, n, scenario, metric)
+            ratio = _ratio(results, p, n, scenario, metric)
             cells.append(_fmt(ratio, "{:.2f}x"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -68,7 +73,7 @@ def target_checks(results: dict[str, Any], targets: list[str]) -> list[str]:
             ("100 MB download throughput", "download", "mb_per_s", 0.5, True),
             ("100 MB upload throughput", "upload", "mb_per_s", 0.5, True),
         ):
-            ratio = _value(results, p, scenario, metric) / _value(results, n, scenario, metric)
+            ratio = _ratio(results, p, n, scenario, metric)
             ok = ratio >= bound if at_least else ratio <= bound
             sign = ">=" if at_least else "<="
             verdict = "PASS" if ok else "FAIL"

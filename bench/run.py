@@ -21,11 +21,13 @@ import datetime as dt
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +52,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes)")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS), help="comma-separated")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
     parser.add_argument("--rate", type=float, default=500.0, help="req/s for the latency runs")
-    parser.add_argument("--repeats", type=int, default=3, help="100 MB transfers of each kind")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up load")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
+    parser.add_argument("--repeats", type=int, default=2, help="100 MB transfers per round")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     args = parser.parse_args()
     if args.quick:
         args.duration = min(args.duration, 3.0)
+        args.warmup = 1.0
         args.repeats = 1
+        args.rounds = 1
     return args
 
 
@@ -75,114 +81,181 @@ def make_files(root: Path) -> Path:
     return big
 
 
-def check_injection(base: str, headers: dict[str, str], expect: str | None) -> None:
+def check_injection(base: str, headers: dict[str, str], expect: str) -> None:
     """Ask the upstream's /auth echo what Authorization it received through this target."""
     request = urllib.request.Request(base + "/auth", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         seen = response.read().decode()
-    if expect is not None and seen != expect:
-        raise RuntimeError(
-            f"{base}: upstream saw Authorization {seen!r}, expected the injected one"
+    if seen != expect:
+        raise RuntimeError(f"{base}: upstream saw Authorization {seen!r}, not the injected one")
+
+
+@dataclass
+class Target:
+    """One system under test: where to send requests, with which headers, and whose memory."""
+
+    name: str
+    base: str
+    headers: dict[str, str]
+    pid: int | None
+    stop: Callable[[], None]
+
+
+def start_target(name: str, upstream: Nginx, work: Path) -> Target:
+    if name == "direct":
+        pid = upstream.process.pid if upstream.process else None
+        return Target(name, f"http://127.0.0.1:{upstream.port}", {}, pid, lambda: None)
+    workers = int(name.split("-")[1].rstrip("w"))
+    if name.startswith("nginx-"):
+        proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
+        base = f"http://127.0.0.1:{proxy.port}"
+        check_injection(base, {}, f"Bearer {TOKEN}")
+        assert proxy.process is not None
+        return Target(name, base, {}, proxy.process.pid, proxy.stop)
+    passway = PasswayServer(work / name, free_port(), workers, upstream.port, TOKEN)
+    try:
+        passway.start()
+        passway.provision()
+        base = f"http://127.0.0.1:{passway.port}"
+        # A client's own Authorization must be replaced by the connection's credential.
+        check_injection(
+            base, {**passway.headers, "Authorization": "Bearer client"}, f"Bearer {TOKEN}"
         )
+    except BaseException:
+        passway.stop()
+        raise
+    return Target(name, base, passway.headers, passway.pid, passway.stop)
 
 
 def measure(
-    base: str,
-    headers: dict[str, str],
-    pid: int | None,
+    target: Target,
+    scenario: str,
     args: argparse.Namespace,
     work: Path,
     upload_file: Path,
+    warm: bool = False,
 ) -> dict[str, Any]:
-    """All scenarios against one target whose base URL is ``base``."""
-    result: dict[str, Any] = {}
-    warm = max(1.0, args.duration / 5)
-    for name, method, path, size in (
-        ("get_throughput", "GET", "/1k.bin", 0),
-        ("post_throughput", "POST", "/sink", 65536),
-    ):
-        common = dict(
+    """One scenario against one target."""
+    if scenario in ("get_throughput", "post_throughput"):
+        path, method, size = (
+            ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
+        )
+        return run_wrk(
+            target.base + path,
             method=method,
-            headers=headers,
+            headers=target.headers,
             body_size=size,
             connections=args.connections,
+            duration=args.warmup if warm else args.duration,
             threads=args.wrk_threads,
             workdir=work,
         )
-        run_wrk(base + path, duration=warm, **common)  # warm-up: connections, caches, JIT-free
-        result[name] = run_wrk(base + path, duration=args.duration, **common)
-        print(f"    {name}: {result[name]['rps']:,.0f} req/s", flush=True)
-    for name, method, path, size in (
-        ("get_latency", "GET", "/1k.bin", 0),
-        ("post_latency", "POST", "/sink", 65536),
-    ):
+    if scenario in ("get_latency", "post_latency"):
+        path, method, size = (
+            ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
+        )
         cmd = [
             sys.executable,
             str(BENCH_DIR / "loadgen.py"),
-            base + path,
+            target.base + path,
             "--rate",
             f"{args.rate:g}",
             "--duration",
             f"{args.duration:g}",
             "--warmup",
-            f"{warm:g}",
+            f"{args.warmup:g}",
             "--method",
             method,
             "--body-size",
             str(size),
         ]
-        for key, value in headers.items():
+        for key, value in target.headers.items():
             cmd += ["-H", f"{key}: {value}"]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        result[name] = json.loads(out)
-        print(
-            f"    {name}: p50 {result[name]['p50_ms']:.2f} ms, p99 {result[name]['p99_ms']:.2f} ms",
-            flush=True,
-        )
-    for name, path in (("download", "/100m.bin"), ("upload", "/sink/stream")):
-        result[name] = run_transfers(
-            base + path,
-            direction=name,
-            headers=headers,
-            size=BIG,
-            repeats=args.repeats,
-            upload_file=upload_file,
-            proxy_pid=pid,
-        )
-        print(f"    {name}: {result[name]['mb_per_s']:,.0f} MB/s", flush=True)
-    return result
+        return dict(json.loads(out))
+    path = "/100m.bin" if scenario == "download" else "/sink/stream"
+    return run_transfers(
+        target.base + path,
+        direction=scenario,
+        headers=target.headers,
+        size=BIG,
+        repeats=args.repeats,
+        upload_file=upload_file,
+        proxy_pid=target.pid,
+    )
 
 
-def run_target(
-    target: str, upstream: Nginx, args: argparse.Namespace, work: Path, upload_file: Path
-) -> dict[str, Any]:
-    print(f"== {target}", flush=True)
-    if target == "direct":
-        base = f"http://127.0.0.1:{upstream.port}"
-        return measure(
-            base, {}, upstream.process.pid if upstream.process else None, args, work, upload_file
-        )
-    workers = int(target.split("-")[1].rstrip("w"))
-    if target.startswith("nginx-"):
-        server = start_proxy(work / target, free_port(), upstream.port, workers, TOKEN)
-        try:
-            base = f"http://127.0.0.1:{server.port}"
-            check_injection(base, {}, f"Bearer {TOKEN}")
-            assert server.process is not None
-            return measure(base, {}, server.process.pid, args, work, upload_file)
-        finally:
-            server.stop()
-    passway = PasswayServer(work / target, free_port(), workers, upstream.port, TOKEN)
+def _short(scenario: str, data: dict[str, Any]) -> str:
+    if "rps" in data:
+        return f"{data['rps']:,.0f} req/s"
+    if "p50_ms" in data:
+        return f"p50 {data['p50_ms']:.2f} ms, p99 {data['p99_ms']:.2f} ms"
+    return f"{data['mb_per_s']:,.0f} MB/s, peak RSS {data.get('rss_peak_mib', 0):.0f} MiB"
+
+
+def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median of each number over the rounds; peaks and errors take the worst round."""
+    merged: dict[str, Any] = {"rounds": runs}
+    for key, value in runs[0].items():
+        values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
+        if not isinstance(value, int | float) or not values:
+            continue
+        worst = key.startswith("rss_") or key in ("errors", "max_ms", "send_lag_p99_ms")
+        merged[key] = max(values) if worst else statistics.median(values)
+    errors: dict[str, int] = {}
+    for r in runs:
+        if isinstance(r.get("errors"), dict):
+            for name, n in r["errors"].items():
+                errors[name] = errors.get(name, 0) + n
+    if errors:
+        merged["errors"] = errors
+    return merged
+
+
+SCENARIOS = [
+    "get_throughput",
+    "post_throughput",
+    "get_latency",
+    "post_latency",
+    "download",
+    "upload",
+]
+
+
+def run_all(
+    names: list[str], upstream: Nginx, args: argparse.Namespace, work: Path, upload_file: Path
+) -> tuple[dict[str, Any], list[float]]:
+    """All targets stay up; each scenario runs on every target in turn, for several rounds
+    (the order rotating each round), so a change in background load hits all targets alike."""
+    targets: list[Target] = []
+    loads: list[float] = []
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        n: {s: [] for s in SCENARIOS} for n in names
+    }
     try:
-        passway.start()
-        passway.provision()
-        base = f"http://127.0.0.1:{passway.port}"
-        check_injection(
-            base, {**passway.headers, "Authorization": "Bearer client"}, f"Bearer {TOKEN}"
-        )
-        return measure(base, passway.headers, passway.pid, args, work, upload_file)
+        for name in names:
+            print(f"starting {name}", flush=True)
+            targets.append(start_target(name, upstream, work))
+        for target in targets:
+            for scenario in ("get_throughput", "post_throughput"):
+                measure(target, scenario, args, work, upload_file, warm=True)
+        for round_no in range(args.rounds):
+            order = targets[round_no % len(targets) :] + targets[: round_no % len(targets)]
+            for scenario in SCENARIOS:
+                for target in order:
+                    loads.append(os.getloadavg()[0])
+                    data = measure(target, scenario, args, work, upload_file)
+                    runs[target.name][scenario].append(data)
+                    print(
+                        f"  round {round_no + 1} {scenario:16} {target.name:11} "
+                        f"{_short(scenario, data)}",
+                        flush=True,
+                    )
     finally:
-        passway.stop()
+        for target in targets:
+            target.stop()
+    results = {n: {s: combine(r) for s, r in per.items() if r} for n, per in runs.items()}
+    return results, loads
 
 
 def environment() -> dict[str, Any]:
@@ -211,27 +284,28 @@ def environment() -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     ensure_tools()
-    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    names = [t.strip() for t in args.targets.split(",") if t.strip()]
     started = dt.datetime.now(dt.UTC)
-    results: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="passway-bench-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
         upload_file = make_files(work / "root")
         upstream = start_upstream(work / "upstream", free_port(), work / "root", 1, False)
         try:
-            for target in targets:
-                results[target] = run_target(target, upstream, args, work, upload_file)
-                time.sleep(1)
+            results, loads = run_all(names, upstream, args, work, upload_file)
         finally:
             upstream.stop()
     env = environment()
     title = f"Passway vs nginx, {started:%Y-%m-%d %H:%M} UTC"
     settings = (
-        f"{env['cpus']} CPUs ({env['cpu']}), {env['nginx']}, {env['wrk']}, "
-        f"Python {env['python']}; {args.connections} connections x {args.duration:g} s "
-        f"(wrk, {args.wrk_threads} threads); latency at {args.rate:g} req/s open loop "
-        f"for {args.duration:g} s; 100 MB transfers: median of {args.repeats} (curl)"
+        f"{env['cpus']} CPUs ({env['cpu']}), {env['nginx']}, {env['wrk']}, Python {env['python']}. "
+        f"Throughput: wrk, {args.wrk_threads} threads, {args.connections} connections, "
+        f"{args.duration:g} s. Latency: bench/loadgen.py open loop at {args.rate:g} req/s for "
+        f"{args.duration:g} s after {args.warmup:g} s. 100 MB transfers: curl, "
+        f"{args.repeats} per round. Median of {args.rounds} interleaved round(s). "
+        f"Load average (1 min) before the run {load_before:.1f}, during it "
+        f"{min(loads):.1f}-{max(loads):.1f}."
     )
     body = "\n".join(
         [
@@ -239,15 +313,15 @@ def main() -> None:
             "",
             settings,
             "",
-            table(results, targets, args.rate),
+            table(results, names, args.rate),
             "",
             "Targets (Passway with N workers against nginx with N workers):",
             "",
-            *target_checks(results, targets),
+            *target_checks(results, names),
             "",
             "Diagnostics:",
             "",
-            *diagnostics(results, targets),
+            *diagnostics(results, names),
             "",
         ]
     )
@@ -255,17 +329,14 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (args.out / f"{stamp}.md").write_text(body)
-    (args.out / f"{stamp}.json").write_text(
-        json.dumps(
-            {
-                "started": started.isoformat(),
-                "environment": env,
-                "arguments": {k: str(v) for k, v in vars(args).items()},
-                "results": results,
-            },
-            indent=2,
-        )
-    )
+    raw = {
+        "started": started.isoformat(),
+        "environment": env,
+        "arguments": {k: str(v) for k, v in vars(args).items()},
+        "load": loads,
+        "results": results,
+    }
+    (args.out / f"{stamp}.json").write_text(json.dumps(raw, indent=2))
     print(f"written: {args.out / (stamp + '.md')} and .json")
 
 
