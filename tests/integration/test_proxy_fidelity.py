@@ -360,3 +360,14 @@ async def test_query_and_raw_path_pass_byte_for_byte(world: ProxyWorld, setup: S
         writer.close()
     seen = world.upstream.requests[-1]
     assert seen.target == path
+
+
+async def test_upstream_connections_are_reused_between_calls(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    world.upstream.clear()
+    for _ in range(20):
+        response = await world.client.get("/reuse", headers=setup.proxy_headers())
+        assert response.status_code == 200
+    peers = {r.extra["peer"] for r in world.upstream.requests}
+    assert len(peers) == 1, peers

@@ -15,6 +15,7 @@ one round. The headers a proxy call carries:
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,7 +59,12 @@ class ProxyHeaders:
         return ("name", self.integration_name or "", self.group_ref or "")
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _canonical_uuid(value: str) -> str | None:
+    if _CANONICAL_UUID.fullmatch(value):
+        return value  # the common case, without building a UUID object
     try:
         return str(uuid.UUID(value))
     except ValueError:
