@@ -12,14 +12,14 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from passway.crypto import Keyring
-from passway.store import codec
+from passway.store import sealed
 from passway.store.sql_base import Tx
 from passway.store.tables import connections, oauth_states, provider_apps
 
 _SEALED: tuple[tuple[sa.Table, str, Callable[[str], str]], ...] = (
-    (connections, "credentials_enc", codec.aad_credentials),
-    (provider_apps, "client_secret_enc", codec.aad_client_secret),
-    (oauth_states, "code_verifier_enc", codec.aad_code_verifier),
+    (connections, "credentials_enc", sealed.aad_credentials),
+    (provider_apps, "client_secret_enc", sealed.aad_client_secret),
+    (oauth_states, "code_verifier_enc", sealed.aad_code_verifier),
 )
 
 

@@ -1,32 +1,34 @@
 """``SqlStore``: the ``Store`` protocol on SQLite (default, one file) or PostgreSQL.
 
-Secrets are sealed by ``passway.store.codec`` before they reach a column; every project-scoped
+Secrets are sealed by ``passway.store.sealed`` before they reach a column; every project-scoped
 query filters by ``project_id``; every mutation writes its change rows in the same transaction.
 Leases and OAuth states are single conditional statements, so they stay exclusive across worker
 processes and instances, not only across coroutines.
+
+The class is assembled from parts, each in its own module: ``sql_base`` (engine, transactions,
+change feed), ``sql_apps`` (installations, provider apps), ``sql_connections`` (connections,
+leases), and this one (opening, projects, API keys, integrations, OAuth states, rewrap).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from passway.crypto import Keyring
-from passway.errors import Conflict, NotFound
-from passway.records import ApiKey, Connection, Integration, OAuthState, Project
+from passway.errors import NotFound
+from passway.records import ApiKey, Integration, OAuthState, Project
 from passway.store import changes as kinds
-from passway.store import codec
+from passway.store import codec, sealed
 from passway.store.engine import create_engine
 from passway.store.migrate import upgrade_engine
 from passway.store.rewrap import rewrap_all
 from passway.store.rules import check_unique_names, merge_integrations
-from passway.store.sql_apps import SqlAppsMixin
+from passway.store.sql_connections import SqlConnectionsMixin
 from passway.store.tables import (
     api_keys,
-    connections,
     installations,
     integrations,
     oauth_states,
@@ -36,7 +38,7 @@ from passway.store.tables import (
 _OLDEST = ("create_time", "id")
 
 
-class SqlStore(SqlAppsMixin):
+class SqlStore(SqlConnectionsMixin):
     """The ``Store`` protocol over SQL. Open with ``await SqlStore.open(url, keyring)``."""
 
     @classmethod
@@ -192,130 +194,6 @@ class SqlStore(SqlAppsMixin):
             tx.changed(project_id, kinds.INTEGRATION, integration_id)
         return True
 
-    # connections ---------------------------------------------------------------------------------
-    async def create_connection(self, connection: Connection) -> Connection:
-        async with self._write("a connection with this id exists") as tx:
-            await tx.require_project(connection.project_id)
-            await self._require_app(tx, connection.project_id, connection.provider_app_id)
-            row = codec.connection_row(connection, self._keyring)
-            await tx.conn.execute(connections.insert().values(row))
-            tx.changed(connection.project_id, kinds.CONNECTION, connection.id)
-        return connection
-
-    async def get_connection(self, project_id: str, connection_id: str) -> Connection | None:
-        return await self._connection(
-            connections.c.id == connection_id, connections.c.project_id == project_id
-        )
-
-    async def get_connection_by_id(self, connection_id: str) -> Connection | None:
-        return await self._connection(connections.c.id == connection_id)
-
-    async def _connection(self, *where: sa.ColumnElement[bool]) -> Connection | None:
-        row = await self._one(sa.select(connections).where(*where))
-        return None if row is None else codec.connection_from_row(row, self._keyring)
-
-    async def list_connections(
-        self,
-        project_id: str,
-        *,
-        provider: str | None = None,
-        group_ref: str | None = None,
-        consumer_ref: str | None = None,
-    ) -> list[Connection]:
-        stmt = sa.select(connections).where(connections.c.project_id == project_id)
-        if provider is not None:
-            stmt = stmt.where(connections.c.provider == provider)
-        if group_ref is not None:
-            stmt = stmt.where(connections.c.group_ref == group_ref)
-        if consumer_ref is not None:
-            stmt = stmt.where(connections.c.consumer_ref == consumer_ref)
-        stmt = stmt.order_by(connections.c.create_time.desc(), connections.c.id.desc())
-        return [codec.connection_from_row(r, self._keyring) for r in await self._all(stmt)]
-
-    async def update_connection(
-        self, connection: Connection, *, expected_version: int
-    ) -> Connection:
-        values = codec.connection_row(connection, self._keyring)
-        for fixed in ("id", "project_id", "create_time"):
-            del values[fixed]
-        values["version"] = expected_version + 1
-        async with self._write() as tx:
-            await self._require_app(tx, connection.project_id, connection.provider_app_id)
-            stmt = (
-                connections.update()
-                .where(
-                    connections.c.id == connection.id,
-                    connections.c.project_id == connection.project_id,
-                    connections.c.version == expected_version,
-                )
-                .values(values)
-                .returning(connections.c.create_time)
-            )
-            row = await tx.one(stmt)
-            if row is None:
-                exists = await tx.one(
-                    sa.select(connections.c.id).where(
-                        connections.c.id == connection.id,
-                        connections.c.project_id == connection.project_id,
-                    )
-                )
-                if exists is None:
-                    raise NotFound("connection not found")
-                raise Conflict("the connection was changed by someone else; read it again")
-            tx.changed(connection.project_id, kinds.CONNECTION, connection.id)
-        return _replace_connection(connection, expected_version + 1, row["create_time"])
-
-    async def delete_connection(self, project_id: str, connection_id: str) -> bool:
-        used = "the connection is used by an installation; delete that first"
-        async with self._write(used) as tx:
-            owned = await tx.one(
-                sa.select(connections.c.id).where(
-                    connections.c.id == connection_id, connections.c.project_id == project_id
-                )
-            )
-            if owned is None:
-                return False
-            in_use = await tx.one(
-                sa.select(installations.c.id)
-                .where(installations.c.connection_id == connection_id)
-                .limit(1)
-            )
-            if in_use is not None:
-                raise Conflict(used)
-            await tx.conn.execute(connections.delete().where(connections.c.id == connection_id))
-            tx.changed(project_id, kinds.CONNECTION, connection_id)
-        return True
-
-    # refresh leases ------------------------------------------------------------------------------
-    async def acquire_refresh_lease(
-        self, connection_id: str, owner: str, now: datetime, ttl_seconds: float
-    ) -> bool:
-        """One conditional UPDATE: it matches only if the lease is free, expired or ours."""
-        c = connections.c
-        stmt = (
-            connections.update()
-            .where(
-                c.id == connection_id,
-                sa.or_(
-                    c.refresh_owner.is_(None),
-                    c.refresh_lease_until <= now,
-                    c.refresh_owner == owner,
-                ),
-            )
-            .values(refresh_owner=owner, refresh_lease_until=now + timedelta(seconds=ttl_seconds))
-        )
-        async with self._write() as tx:
-            return await tx.rowcount(stmt) == 1
-
-    async def release_refresh_lease(self, connection_id: str, owner: str) -> None:
-        c = connections.c
-        async with self._write() as tx:
-            await tx.conn.execute(
-                connections.update()
-                .where(c.id == connection_id, c.refresh_owner == owner)
-                .values(refresh_owner=None, refresh_lease_until=None)
-            )
-
     # oauth states --------------------------------------------------------------------------------
     async def save_oauth_state(self, state: OAuthState) -> None:
         async with self._write("this oauth state exists") as tx:
@@ -324,7 +202,7 @@ class SqlStore(SqlAppsMixin):
             await tx.conn.execute(
                 oauth_states.delete().where(oauth_states.c.expires_at < state.create_time)
             )
-            row = codec.oauth_state_row(state, self._keyring)
+            row = sealed.oauth_state_row(state, self._keyring)
             await tx.conn.execute(oauth_states.insert().values(row))
 
     async def consume_oauth_state(self, state_id: str, now: datetime) -> OAuthState | None:
@@ -333,7 +211,7 @@ class SqlStore(SqlAppsMixin):
             row = await tx.one(stmt)
         if row is None or row["expires_at"] <= now:
             return None
-        return codec.oauth_state_from_row(row, self._keyring)
+        return sealed.oauth_state_from_row(row, self._keyring)
 
     # maintenance ---------------------------------------------------------------------------------
     async def reencrypt_all(self) -> int:
@@ -344,7 +222,3 @@ class SqlStore(SqlAppsMixin):
 
 def _order(table: sa.Table) -> tuple[sa.Column[object], ...]:
     return tuple(table.c[name] for name in _OLDEST)
-
-
-def _replace_connection(connection: Connection, version: int, create_time: datetime) -> Connection:
-    return dataclasses.replace(connection, version=version, create_time=create_time)

@@ -13,7 +13,7 @@ from passway.crypto import Keyring
 from passway.errors import Conflict, NotFound
 from passway.records import Installation, ProviderApp
 from passway.store import changes as kinds
-from passway.store import codec
+from passway.store import codec, sealed
 from passway.store.sql_base import SqlBase, Tx
 from passway.store.tables import connections, installations, integrations, provider_apps
 
@@ -104,7 +104,7 @@ class SqlAppsMixin(SqlBase):
     async def create_provider_app(self, app: ProviderApp) -> ProviderApp:
         async with self._write("a provider app with this id exists") as tx:
             await tx.require_project(app.project_id)
-            row = codec.provider_app_row(app, self._keyring)
+            row = sealed.provider_app_row(app, self._keyring)
             await tx.conn.execute(provider_apps.insert().values(row))
             tx.changed(app.project_id, kinds.PROVIDER_APP, app.id)
         return app
@@ -115,7 +115,7 @@ class SqlAppsMixin(SqlBase):
                 provider_apps.c.id == app_id, provider_apps.c.project_id == project_id
             )
         )
-        return None if row is None else codec.provider_app_from_row(row, self._keyring)
+        return None if row is None else sealed.provider_app_from_row(row, self._keyring)
 
     async def list_provider_apps(self, project_id: str) -> list[ProviderApp]:
         rows = await self._all(
@@ -123,10 +123,10 @@ class SqlAppsMixin(SqlBase):
             .where(provider_apps.c.project_id == project_id)
             .order_by(provider_apps.c.create_time, provider_apps.c.id)
         )
-        return [codec.provider_app_from_row(r, self._keyring) for r in rows]
+        return [sealed.provider_app_from_row(r, self._keyring) for r in rows]
 
     async def update_provider_app(self, app: ProviderApp) -> ProviderApp:
-        values = codec.provider_app_row(app, self._keyring)
+        values = sealed.provider_app_row(app, self._keyring)
         for fixed in ("id", "project_id", "create_time"):
             del values[fixed]
         async with self._write() as tx:
