@@ -5,7 +5,8 @@
 - ``async with run_passway(settings) as base_url``: uvicorn in this process on 127.0.0.1 (a real
   socket); ``serve_passway`` yields the ``PasswayApp`` too (its ``runtime`` for white-box checks).
 - ``async with run_passway_process(settings_env(settings), workers=2) as base_url``: ``uvicorn
-  --factory passway.bootstrap:create_app_from_env`` as a subprocess with N workers, killed on exit.
+  --factory passway.bootstrap:create_app_from_env`` (or ``python -m passway serve`` with
+  ``via_cli=True``) as a subprocess with N workers, stopped on exit.
 """
 
 from __future__ import annotations
@@ -143,11 +144,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.asynccontextmanager
 async def run_passway_process(
-    env: Mapping[str, str], *, workers: int = 1, startup_timeout: float = 30.0
+    env: Mapping[str, str],
+    *,
+    workers: int = 1,
+    startup_timeout: float = 30.0,
+    via_cli: bool = False,
 ) -> AsyncIterator[str]:
     """Passway as ``uvicorn --factory`` with ``workers`` processes; yields its base URL.
 
     ``env`` holds the ``PASSWAY_*`` variables (see ``settings_env``); the port is chosen here.
+    With ``via_cli`` the server is started the way operators do, ``python -m passway serve``.
     Waits until ``/healthz`` answers (any HTTP answer), and stops the process group on exit.
     """
     port = free_port()
@@ -177,6 +183,8 @@ async def run_passway_process(
         "--ws",
         "none",
     ]
+    if via_cli:
+        command = [sys.executable, "-m", "passway", "serve"]
     process = subprocess.Popen(command, env=full_env, start_new_session=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
