@@ -259,7 +259,7 @@ def _create_key_file(path: Path) -> None:
     succeeds (we won) or fails with ``FileExistsError`` (another worker won and we read theirs), and
     nobody ever sees a half-written file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     _write_new_file(tmp, _serialize([new_key()]))
     try:

@@ -6,6 +6,7 @@ Run against SQLite and PostgreSQL (``database_url``).
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +188,20 @@ async def test_rewrap_with_environment_keys_moves_values_to_the_last_key(
     await store.close()
     entries = (encode_key_entry(*first), encode_key_entry(*second))
     assert await rewrap(_settings(tmp_path, database_url, encryption_keys=entries)) == 3
+
+
+async def test_pruning_the_change_feed_keeps_the_newest_change(sql_store: SqlStore, make: Records):
+    for _ in range(3):
+        await sql_store.create_project(make.project())
+    latest = await sql_store.latest_change_seq()
+    assert await sql_store.prune_changes(datetime.now(UTC) - timedelta(hours=1)) == 0
+    assert len(await sql_store.changes_since(0)) == 3
+
+    assert await sql_store.prune_changes(datetime.now(UTC) + timedelta(hours=1)) == 2
+    assert await sql_store.latest_change_seq() == latest
+    assert [c.seq for c in await sql_store.changes_since(0)] == [latest]
+    # Sequence numbers are never reused after pruning.
+    p = make.project()
+    await sql_store.create_project(p)
+    [after] = await sql_store.changes_since(latest)
+    assert after.seq > latest and after.entity_id == p.id

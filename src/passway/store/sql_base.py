@@ -114,13 +114,14 @@ class SqlBase:
             out.append(Change(int(seq), project_id, kind, entity_id))
         self._appends += 1
         if self._appends % _PRUNE_EVERY == 0:
-            await self._prune_changes(tx.conn, now - CHANGE_RETENTION)
+            await _prune_changes(tx, now - CHANGE_RETENTION)
         return out
 
-    async def _prune_changes(self, conn: AsyncConnection, cutoff: datetime) -> None:
-        """Drop old change rows, always keeping the newest so ``latest_change_seq`` stays put."""
-        newest = sa.select(sa.func.max(changes.c.seq)).scalar_subquery()
-        await conn.execute(changes.delete().where(changes.c.time < cutoff, changes.c.seq < newest))
+    async def prune_changes(self, older_than: datetime) -> int:
+        """Drop change rows written before ``older_than`` (done by itself every few hundred
+        writes, keeping the last hour); the newest row always stays. Returns rows dropped."""
+        async with self._write() as tx:
+            return await _prune_changes(tx, older_than)
 
     # change feed ---------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
@@ -138,3 +139,11 @@ class SqlBase:
             .limit(limit)
         )
         return [Change(int(r["seq"]), r["project_id"], r["kind"], r["entity_id"]) for r in rows]
+
+
+async def _prune_changes(tx: Tx, cutoff: datetime) -> int:
+    """Keeps the newest row so that ``latest_change_seq`` never moves backwards."""
+    newest = sa.select(sa.func.max(changes.c.seq)).scalar_subquery()
+    return await tx.rowcount(
+        changes.delete().where(changes.c.time < cutoff, changes.c.seq < newest)
+    )
