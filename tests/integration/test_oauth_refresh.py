@@ -368,3 +368,43 @@ def test_expiry_margin_decision_uses_the_injected_clock() -> None:
         settings=Settings(refresh_margin=60),
         clock=lambda: now,
     )._expiring(connection)
+
+
+async def test_token_write_survives_a_concurrent_change_of_other_fields(
+    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+) -> None:
+    connection = await stored_expired_connection(store, oauth)
+    oauth.hold_token_calls = "before"
+    refreshing = asyncio.ensure_future(manager(store, oauth, http).ensure_fresh(connection))
+    await asyncio.wait_for(oauth.held.wait(), 5)
+    renamed = await store.update_connection(
+        dataclasses.replace(connection, group_name="Renamed"), expected_version=connection.version
+    )
+    oauth.release.set()
+    fresh = await refreshing
+    assert fresh.group_name == "Renamed" and fresh.version == renamed.version + 1
+    assert access_of(fresh) != access_of(connection)
+
+
+async def test_revoked_grant_does_not_mark_a_connection_reauthorized_meanwhile(
+    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+) -> None:
+    connection = await stored_expired_connection(store, oauth)
+    oauth.hold_token_calls = "before"
+    refreshing = asyncio.ensure_future(manager(store, oauth, http).ensure_fresh(connection))
+    await asyncio.wait_for(oauth.held.wait(), 5)
+    oauth.grant_of(refresh_of(connection)).revoked = True
+    new_access, new_refresh = oauth.new_grant()  # the customer re-authorized meanwhile
+    reauthorized = make_connection(
+        access_token=new_access, refresh_token=new_refresh, expires_in=3600
+    )
+    await store.update_connection(
+        dataclasses.replace(connection, credentials=reauthorized.credentials),
+        expected_version=connection.version,
+    )
+    oauth.release.set()
+    with pytest.raises(ConnectionNeedsReauthorization):
+        await refreshing
+    stored = await store.get_connection_by_id(connection.id)
+    assert stored is not None and stored.status == "working"
+    assert access_of(stored) == new_access

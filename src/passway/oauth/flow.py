@@ -100,6 +100,10 @@ async def start_connect(ctx: ServiceContext, project: Project, request: ConnectR
     if app is None:
         name = "providerAppId" if request.provider_app_id else "provider"
         issues.append(Issue("body", name, f"no provider app for {provider.name} in this project"))
+    if app is not None and provider.explicit_scopes_required and not app.scopes:
+        issues.append(
+            Issue("body", "providerAppId", f"{provider.name} needs scopes on the provider app")
+        )
     if provider.explicit_workspace_required and not request.provider_workspace_ref:
         issues.append(
             Issue("body", "providerWorkspaceRef", f"required by provider {provider.name}")

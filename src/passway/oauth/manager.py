@@ -38,6 +38,7 @@ from passway.core.tokens import (
     is_grant_revoked,
 )
 from passway.errors import (
+    Conflict,
     ConnectionNeedsReauthorization,
     InvalidClientCredentials,
     InvalidRequest,
@@ -57,6 +58,13 @@ from passway.store.protocol import Store
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _grant_of(connection: Connection) -> tuple[str | None, str | None]:
+    """What identifies the grant a token call used: the refresh token, or the client secret."""
+    creds = connection.credentials
+    refresh = creds.refresh_token.token if creds.refresh_token is not None else None
+    return refresh, creds.client_secret
 
 
 def reauthorization_error(connection: Connection, why: str) -> ConnectionNeedsReauthorization:
@@ -305,8 +313,13 @@ class TokenManager:
         )
 
     async def _write_tokens(self, current: Connection, response: TokenResponse) -> Connection:
-        """Store the new tokens durably (retrying over concurrent non-token writes)."""
+        """Store the new tokens durably, over concurrent writes of other fields.
+
+        If the concurrent write replaced the grant itself (a re-authorization or new client
+        credentials), that newer grant wins and ours is dropped.
+        """
         now = self._clock()
+        used = _grant_of(current)
         for _ in range(5):
             updated = replace(
                 current,
@@ -317,26 +330,26 @@ class TokenManager:
                 return await self._store.update_connection(
                     updated, expected_version=current.version
                 )
-            except PasswayError as exc:
-                if exc.status != 409:
-                    raise
+            except Conflict:
                 latest = await self._store.get_connection_by_id(current.id)
                 if latest is None:
                     raise
+                if _grant_of(latest) != used:
+                    return latest
                 current = latest
         raise TokenEndpointError("Could not store the refreshed token (too many concurrent writes)")
 
     async def _mark_bad_credentials(self, current: Connection) -> None:
+        """Mark the grant we used as revoked, unless a concurrent write already replaced it."""
+        used = _grant_of(current)
         for _ in range(5):
             updated = replace(current, status="bad_credentials", update_time=self._clock())
             try:
                 await self._store.update_connection(updated, expected_version=current.version)
                 return
-            except PasswayError as exc:
-                if exc.status != 409:
-                    raise
+            except Conflict:
                 latest = await self._store.get_connection_by_id(current.id)
-                if latest is None:
+                if latest is None or _grant_of(latest) != used:
                     return
                 current = latest
 
