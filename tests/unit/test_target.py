@@ -135,6 +135,7 @@ def test_other_paths_are_appended_to_the_base_path(
         (b"a=#x", "?a=%23x"),
         (b"a=\xe9", "?a=%E9"),
         (b"a=b c", "?a=b%20c"),
+        (b"q=SELECT+Id%0AFROM+Account", "?q=SELECT+Id%0AFROM+Account"),
     ],
 )
 def test_the_query_string_is_kept_and_can_only_be_a_query(query: bytes, expected: str) -> None:
@@ -143,7 +144,7 @@ def test_the_query_string_is_kept_and_can_only_be_a_query(query: bytes, expected
     _same_origin_and_prefix("https://api.example.com/v1", url)
 
 
-@pytest.mark.parametrize("query", [b"a=1\r\nHost: evil.test", b"a=\x00", b"a=%0d%0a"])
+@pytest.mark.parametrize("query", [b"a=1\r\nHost: evil.test", b"a=\x00", b"a=\x7f"])
 def test_control_characters_in_the_query_are_refused(query: bytes) -> None:
     with pytest.raises(InvalidTarget):
         build_upstream_url("https://api.example.com", b"/x", query)

@@ -32,6 +32,9 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # Separators a server might treat as "/" once decoded: "/", "\" and their percent-encoded forms.
 _SEGMENT_SPLIT = re.compile(r"/|\\|%2[fF]|%5[cC]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]|%[01][0-9A-Fa-f]|%7[fF]")
+# In the query only raw control characters are refused: encoded ones stay encoded on the wire and
+# are legitimate there (a multi-line SOQL query sends %0A).
+_RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def select_base_url(provider: Provider, integration: Integration) -> str:
@@ -179,7 +182,7 @@ def _safe_query(query_string: bytes) -> str:
     text = query_string.decode("latin-1")
     if not text:
         return ""
-    if _CONTROL.search(text):
+    if _RAW_CONTROL.search(text):
         raise InvalidTarget(
             "The query string holds control characters.",
             issues=[Issue("query", "query", "control characters are not allowed")],
