@@ -218,6 +218,8 @@ def _serialize(keys: Sequence[tuple[str, bytes]]) -> bytes:
 
 
 def read_key_file(path: Path) -> list[tuple[str, bytes]]:
+    """The ``(key id, key)`` pairs of a key file, oldest first. Refuses a file that group or
+    others may access: it holds every stored credential's key."""
     try:
         mode = path.stat().st_mode
         raw = path.read_bytes()
