@@ -371,3 +371,26 @@ async def test_upstream_connections_are_reused_between_calls(
         assert response.status_code == 200
     peers = {r.extra["peer"] for r in world.upstream.requests}
     assert len(peers) == 1, peers
+
+
+async def test_not_modified_with_a_representation_length_is_relayed(
+    world: ProxyWorld, setup: SeededSetup, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def not_modified(request: web.Request) -> web.StreamResponse:
+        # Written raw: aiohttp's server would drop the Content-Length a 304 may carry.
+        assert request.transport is not None
+        request.transport.write(
+            b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n'
+        )
+        await asyncio.sleep(0.3)
+        request.transport.close()
+        return web.Response()
+
+    world.upstream.set_handler("GET", "/cached", not_modified)
+    headers = {**setup.proxy_headers(), "if-none-match": '"v1"'}
+    with caplog.at_level("ERROR"):
+        response = await world.client.get("/cached", headers=headers)
+    assert response.status_code == 304
+    assert response.headers["etag"] == '"v1"'
+    assert response.content == b""
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text

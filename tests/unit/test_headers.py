@@ -104,3 +104,9 @@ def test_header_value_finds_the_first_value_case_insensitively() -> None:
     headers = [(b"X-A", b"1"), (b"x-a", b"2")]
     assert header_value(headers, b"x-a") == b"1"
     assert header_value(headers, b"x-b") is None
+
+
+def test_bodyless_statuses_drop_content_length_only() -> None:
+    headers = [(b"ETag", b'"v1"'), (b"Content-Length", b"1234")]
+    assert downstream_response_headers(headers, bodyless_status=True) == [(b"ETag", b'"v1"')]
+    assert downstream_response_headers(headers) == headers

@@ -83,14 +83,20 @@ def upstream_request_headers(
     return out
 
 
-def downstream_response_headers(upstream_headers: Iterable[Header]) -> list[Header]:
+def downstream_response_headers(
+    upstream_headers: Iterable[Header], *, bodyless_status: bool = False
+) -> list[Header]:
     """The provider's response headers as they go to the client: hop-by-hop dropped, rest kept.
 
     Several ``Set-Cookie``, ``Content-Encoding`` and ``Content-Length`` pass untouched (the body is
-    relayed as the provider encoded it, never decompressed).
+    relayed as the provider encoded it, never decompressed). For a 204 or 304
+    (``bodyless_status``) ``Content-Length`` is dropped: there is no body, and a 304's length of the
+    cached representation would make the server expect one.
     """
     headers = list(upstream_headers)
     drop = HOP_BY_HOP | connection_named(headers) | _framing_drop(headers)
+    if bodyless_status:
+        drop = drop | {b"content-length"}
     return [(name, value) for name, value in headers if name.lower() not in drop]
 
 

@@ -79,11 +79,12 @@ async def relay_response(
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
     """Stream the provider's status, headers and body to the client."""
-    headers = downstream_response_headers(response.raw_headers)
+    bodyless = response.status in _NO_BODY_STATUSES
+    headers = downstream_response_headers(response.raw_headers, bodyless_status=bodyless)
     if extra_headers:
         headers.extend(extra_headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    if head or response.status in _NO_BODY_STATUSES or response.status < 200:
+    if head or bodyless or response.status < 200:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
     content = response.content
