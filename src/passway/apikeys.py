@@ -1,7 +1,7 @@
 """Project API keys: generated once, shown once, stored only as a SHA-256 hash plus a lookup prefix.
 
 A key looks like ``pw_<12 lookup chars>_<40 secret chars>``. The keys carry far more entropy than a
-password, so a fast unsalted hash is the right tool (a slow KDF would only add latency to every call).
+password, so a fast unsalted hash is the right tool (a slow KDF would only slow every call).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def hash_api_key(raw_key: str) -> str:
 
 
 def generate_api_key() -> tuple[str, str, str]:
-    """A new key as ``(raw_key, lookup_prefix, key_hash)``. Show ``raw_key`` once, store the rest."""
+    """A new key as ``(raw_key, lookup_prefix, key_hash)``; show the raw key once."""
     prefix = _random(_PREFIX_LEN)
     raw = f"{_MARK}{prefix}_{_random(_SECRET_LEN)}"
     return raw, prefix, hash_api_key(raw)

@@ -1,14 +1,14 @@
-"""The top-level ASGI application: lifespan, and the split between proxy calls and the management API.
+"""The top-level ASGI application: lifespan, and the split between proxy and management calls.
 
-Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to the
-raw-ASGI proxy handler; everything else goes to the management application.
+Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to
+the raw-ASGI proxy handler; everything else goes to the management application.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from passway.bootstrap import Runtime
@@ -53,7 +53,8 @@ class PasswayApp:
         stack.push_async_callback(proxy.aclose)
         self.runtime = runtime
         self._proxy = proxy
-        self._management = create_management_app(runtime)
+        # FastAPI's own ASGI signature is looser than ours; it is a conforming ASGI app.
+        self._management = cast(ASGIApp, create_management_app(runtime))
         self._stack = stack
 
     async def shutdown(self) -> None:

@@ -10,7 +10,7 @@ README's error table) and the HTTP ``status`` it maps to::
     │   ├── MissingHeaders              400 missing_headers
     │   ├── UnsupportedProxyVersion     400 unsupported_proxy_version
     │   ├── InvalidAmpYaml              400 invalid_amp_yaml
-    │   ├── InvalidTarget               400 invalid_target          (a path or value that would move the target)
+    │   ├── InvalidTarget               400 invalid_target          (would move the target)
     │   └── TemplateVariableMissing     422 template_variable_missing
     ├── Unauthenticated                 401 unauthenticated
     ├── PermissionDenied                403 permission_denied
@@ -94,7 +94,10 @@ class InvalidRequest(PasswayError):
 class MissingHeaders(InvalidRequest):
     code = "missing_headers"
     title = "Missing or malformed proxy headers"
-    remedy = "Send x-amp-proxy-version, x-amp-project-id, x-api-key and either x-amp-installation-id or x-amp-integration-name with x-amp-group-ref."
+    remedy = (
+        "Send x-amp-proxy-version, x-amp-project-id, x-api-key and either "
+        "x-amp-installation-id or x-amp-integration-name with x-amp-group-ref."
+    )
 
 
 class UnsupportedProxyVersion(InvalidRequest):
@@ -178,7 +181,10 @@ class ConnectionNeedsReauthorization(PasswayError):
     status = 424
     code = "connection_bad_credentials"
     title = "The connection's credentials were rejected; the customer must re-authorize"
-    remedy = "Ask the customer to connect again (POST /v1/oauth-connect or PATCH .../connections/{id}:oauth-update)."
+    remedy = (
+        "Ask the customer to connect again "
+        "(POST /v1/oauth-connect or PATCH .../connections/{id}:oauth-update)."
+    )
 
 
 class Throttled(PasswayError):
@@ -216,7 +222,9 @@ class UpstreamTimeout(PasswayError):
 class InvalidClientCredentials(InvalidRequest):
     code = "invalid_client_credentials"
     title = "The provider's token endpoint rejected the credentials"
-    remedy = "Check the client ID, client secret (and username/password) and the scopes, then retry."
+    remedy = (
+        "Check the client ID, client secret (and username/password) and the scopes, then retry."
+    )
 
 
 class OAuthStateInvalid(InvalidRequest):

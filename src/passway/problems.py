@@ -44,14 +44,16 @@ def problem_document(
     return doc
 
 
-def problem_body(
-    error: PasswayError, *, instance: str, request_id: str, subsystem: str
-) -> bytes:
-    document = problem_document(error, instance=instance, request_id=request_id, subsystem=subsystem)
+def problem_body(error: PasswayError, *, instance: str, request_id: str, subsystem: str) -> bytes:
+    document = problem_document(
+        error, instance=instance, request_id=request_id, subsystem=subsystem
+    )
     return json.dumps(document, separators=(",", ":")).encode()
 
 
-def problem_headers(error: PasswayError, body_length: int, request_id: str) -> list[tuple[bytes, bytes]]:
+def problem_headers(
+    error: PasswayError, body_length: int, request_id: str
+) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"content-type", CONTENT_TYPE.encode()),
         (b"content-length", str(body_length).encode()),

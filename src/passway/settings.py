@@ -1,4 +1,4 @@
-"""Settings, read once from ``PASSWAY_*`` environment variables (and CLI flags) into one frozen object.
+"""Settings, read once from ``PASSWAY_*`` variables and CLI flags into one frozen object.
 
 Nothing else in the package reads the environment: the composition root (``bootstrap``) receives a
 ``Settings`` and hands the relevant parts to whatever needs them.
@@ -46,7 +46,7 @@ class Settings:
     max_timeout: float = 600.0
     # An OAuth access token expiring within this many seconds is refreshed before the call.
     refresh_margin: float = 60.0
-    # After a failed refresh (other than a revoked grant) the connection is not retried for this long.
+    # After a failed refresh (not a revoked grant) the connection is not retried for this long.
     refresh_cooldown: float = 15.0
     # A refresh lease older than this is considered abandoned (its holder died).
     refresh_lease_ttl: float = 30.0
@@ -102,7 +102,9 @@ def _convert(name: str, raw: str, annotation: str) -> Any:
             return Path(raw) if raw else None
         return raw
     except ValueError:
-        raise ConfigurationError(f"{_PREFIX}{name.upper()}: cannot read {raw!r} as {annotation}") from None
+        raise ConfigurationError(
+            f"{_PREFIX}{name.upper()}: cannot read {raw!r} as {annotation}"
+        ) from None
 
 
 def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:

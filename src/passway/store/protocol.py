@@ -1,4 +1,4 @@
-"""The storage interface. ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it, and one
+"""The storage interface. ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it; one
 contract suite (``tests/contract/test_store.py``) holds both to it.
 
 Rules every implementation keeps:
@@ -88,7 +88,9 @@ class Store(Protocol):
         """Newest first."""
         ...
 
-    async def update_connection(self, connection: Connection, *, expected_version: int) -> Connection:
+    async def update_connection(
+        self, connection: Connection, *, expected_version: int
+    ) -> Connection:
         """Write every field of ``connection``; version becomes ``expected_version + 1``.
 
         Raises Conflict if the stored version is not ``expected_version`` (someone wrote first).
@@ -113,7 +115,9 @@ class Store(Protocol):
         """Conflict if the group already installed this integration."""
         ...
 
-    async def get_installation(self, project_id: str, installation_id: str) -> Installation | None: ...
+    async def get_installation(
+        self, project_id: str, installation_id: str
+    ) -> Installation | None: ...
 
     async def find_installation(
         self, project_id: str, integration_name: str, group_ref: str
