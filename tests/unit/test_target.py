@@ -246,7 +246,7 @@ def test_a_module_that_may_not_be_proxied_is_refused() -> None:
     with pytest.raises(ProxyNotEnabled):
         select_base_url(provider, _integration("closed", True))
     [issue] = module_issues(provider, "closed", True)
-    assert issue.name == "module" and "cannot be proxied" in issue.detail
+    assert issue.name == "proxy.useModule" and "cannot be proxied" in issue.detail
     assert module_issues(provider, "closed", False) == []
     assert module_issues(provider, "nope", False)[0].name == "module"
     assert module_issues(provider, None, True) == []

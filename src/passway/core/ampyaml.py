@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
 
 from passway.catalog import Catalog, Provider
+from passway.core.target import module_issues
 from passway.errors import InvalidAmpYaml, Issue
 
 SPEC_VERSION = "1.0.0"
@@ -131,12 +132,11 @@ def _integration(
     if module is not None and not isinstance(module, str):
         issues.append(_issue(f"{path}.module", "must be a string", _scalar(module)))
         module = None
-    if module is not None and provider is not None and provider.module(module) is None:
-        known = ", ".join(sorted(provider.modules)) or "none"
-        issues.append(
-            _issue(f"{path}.module", f"not a module of {provider.name} (modules: {known})", module)
-        )
-    proxy_enabled, use_module = _proxy(path, entry, provider, module, issues)
+    proxy_enabled, use_module = _proxy(path, entry, provider, issues)
+    if provider is not None:
+        # One rule for modules, shared with the proxy's base URL selection.
+        for issue in module_issues(provider, module, use_module and provider.support.proxy):
+            issues.append(replace(issue, name=f"{path}.{issue.name}"))
     unused = [a for a in NOT_RUN_ACTIONS if a in entry]
     if unused:
         warnings.append(
@@ -175,7 +175,6 @@ def _proxy(
     path: str,
     entry: Mapping[str, Any],
     provider: Provider | None,
-    module: str | None,
     issues: list[Issue],
 ) -> tuple[bool, bool]:
     """``(enabled, useModule)`` of the ``proxy`` section, checked against the provider."""
@@ -191,20 +190,6 @@ def _proxy(
         return enabled, use_module
     if not provider.support.proxy:
         issues.append(_issue(f"{path}.proxy", f"provider {provider.name} does not support proxy"))
-    elif use_module:
-        chosen = module or provider.default_module
-        target = provider.module(chosen) if chosen else None
-        if target is None:
-            issues.append(
-                _issue(
-                    f"{path}.proxy.useModule",
-                    f"needs a module: set module (provider {provider.name} has no default module)",
-                )
-            )
-        elif not target.proxy:
-            issues.append(
-                _issue(f"{path}.proxy.useModule", f"module {target.name} cannot be proxied", True)
-            )
     return enabled, use_module
 
 

@@ -84,7 +84,7 @@ def module_issues(provider: Provider, module: str | None, use_module: bool) -> l
             )
         elif not found.proxy:
             issues.append(
-                Issue("body", "module", f"module {found.name!r} cannot be proxied", found.name)
+                Issue("body", "proxy.useModule", f"module {found.name!r} cannot be proxied", True)
             )
     return issues
 
