@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from support import catalog as tc
+from support.databases import fresh_postgres_database, requires_postgres
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import (
     ADMIN_KEY,
@@ -24,6 +25,7 @@ from support.server import (
     make_settings,
     proxy_world,
     run_passway_process,
+    serve_passway,
     settings_env,
 )
 from support.upstream import RecordingUpstream
@@ -210,3 +212,52 @@ async def test_unknown_project_uuid_is_401_not_a_crash(world: ProxyWorld) -> Non
     setup = await seed(world)
     headers = setup.proxy_headers(**{"x-amp-project-id": str(uuid.uuid4())})
     assert (await world.client.get("/x", headers=headers)).status_code == 401
+
+
+@contextlib.asynccontextmanager
+async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'shared.db'}"
+    else:
+        async with fresh_postgres_database() as url:
+            yield url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_two_instances_on_one_database_see_each_others_changes(
+    tmp_path: Path, kind: str
+) -> None:
+    if kind == "postgres":
+        requires_postgres()
+    async with RecordingUpstream() as upstream, database(kind, tmp_path) as url:
+        catalog_file = tc.write_test_catalog(tmp_path / "catalog.json", upstream.url)
+        settings = make_settings(
+            tmp_path, catalog_file=catalog_file, database_url=url, cache_poll_interval=0.1
+        )
+        async with (
+            serve_passway(settings) as a,
+            serve_passway(settings) as b,
+            httpx.AsyncClient(base_url=a.url, timeout=10) as client_a,
+            httpx.AsyncClient(base_url=b.url, timeout=10) as client_b,
+        ):
+            setup = await seed_proxy_setup(
+                client_a, ADMIN_KEY, provider=tc.APIKEY_BEARER, credential={"apiKey": "one"}
+            )
+            assert (await client_b.get("/x", headers=setup.proxy_headers())).status_code == 200
+            response = await client_a.patch(
+                f"/v1/projects/{setup.project_id}/connections/{setup.connection_id}",
+                json={"updateMask": ["apiKey"], "connection": {"apiKey": "two"}},
+                headers={"X-Api-Key": setup.api_key},
+            )
+            assert response.status_code == 200, response.text
+            await asyncio.sleep(0.6)
+            assert (await client_b.get("/x", headers=setup.proxy_headers())).status_code == 200
+            assert upstream.requests[-1].header("authorization") == "Bearer two"
+
+            response = await client_a.delete(
+                f"/v1/projects/{setup.project_id}/api-keys/{setup.api_key_id}",
+                headers={"X-Api-Key": ADMIN_KEY},
+            )
+            assert response.status_code == 204
+            await asyncio.sleep(0.6)
+            assert (await client_b.get("/x", headers=setup.proxy_headers())).status_code == 401
