@@ -394,3 +394,33 @@ async def test_not_modified_with_a_representation_length_is_relayed(
     assert response.headers["etag"] == '"v1"'
     assert response.content == b""
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+async def test_client_disconnect_mid_upload_stops_the_upstream_request(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    broken = asyncio.Event()
+    received = {"bytes": 0}
+
+    async def sink(request: web.Request) -> web.StreamResponse:
+        try:
+            while chunk := await request.content.readany():
+                received["bytes"] += len(chunk)
+        except Exception:
+            broken.set()
+            raise
+        return web.Response(text="complete?")
+
+    world.upstream.set_handler("PUT", "/sink", sink, read_body=False)
+    total = 50 * 1024 * 1024
+    head = request_head(setup, "PUT", "/sink", f"Content-Length: {total}")
+    _reader, writer = await raw_exchange(world, head)
+    writer.write(b"u" * (2 * 1024 * 1024))
+    await writer.drain()
+    for _ in range(50):
+        if received["bytes"]:
+            break
+        await asyncio.sleep(0.05)
+    writer.close()
+    await asyncio.wait_for(broken.wait(), 3)
+    assert 0 < received["bytes"] < total

@@ -173,7 +173,12 @@ class Resolver:
     def with_connection(
         self, project_id: str, selector: Selector, target: ProxyTarget, connection: Connection
     ) -> ProxyTarget:
-        """``target`` with a refreshed connection; remembered for the next calls."""
+        """``target`` with a refreshed connection, remembered for the next calls.
+
+        Only if the entry is still the one resolved before: when the project's entries were
+        dropped meanwhile (the refresh's own write is a change), the next call re-reads the store
+        rather than risk putting back something another change made stale.
+        """
         if connection is target.connection:
             return target
         base_url = render_base_url(target.provider, target.integration, connection)
