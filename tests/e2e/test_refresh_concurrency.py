@@ -43,6 +43,19 @@ async def fire(base_urls: list[str], setup: SeededSetup, count: int) -> list[htt
         )
 
 
+async def fire_during_refresh(
+    base_urls: list[str], setup: SeededSetup, count: int, oauth: OAuthServer
+) -> list[tuple[int, str]]:
+    """Fire ``count`` calls while the token server holds the first refresh, so that every call
+    is in flight (waiting on that refresh, or on its lease) before any token exists."""
+    oauth.hold_token_calls = "before"
+    calls = asyncio.ensure_future(fire(base_urls, setup, count))
+    await asyncio.wait_for(oauth.held.wait(), 30)
+    await asyncio.sleep(1.0)
+    oauth.release.set()
+    return await calls
+
+
 def assert_all_served_by_one_grant(responses: list[httpx.Response], oauth: OAuthServer) -> None:
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == len(responses), {s: statuses.count(s) for s in set(statuses)}
@@ -61,7 +74,7 @@ async def test_500_concurrent_proxied_calls_on_an_expired_token_refresh_once(
         httpx.AsyncClient(base_url=url) as api,
     ):
         setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
-        responses = await fire([url], setup, 500)
+        responses = await fire_during_refresh([url], setup, 500, oauth)
     assert_all_served_by_one_grant(responses, oauth)
 
 
@@ -72,7 +85,7 @@ async def test_two_worker_processes_refresh_once(tmp_path: Path, oauth: OAuthSer
         httpx.AsyncClient(base_url=url) as api,
     ):
         setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
-        responses = await fire([url], setup, 300)
+        responses = await fire_during_refresh([url], setup, 300, oauth)
     assert_all_served_by_one_grant(responses, oauth)
 
 
@@ -102,5 +115,5 @@ async def test_two_instances_on_one_postgres_database_refresh_once(
             httpx.AsyncClient(base_url=first) as api,
         ):
             setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
-            responses = await fire([first, second], setup, 300)
+            responses = await fire_during_refresh([first, second], setup, 300, oauth)
     assert_all_served_by_one_grant(responses, oauth)

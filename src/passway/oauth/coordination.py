@@ -13,7 +13,9 @@ Two layers:
 
 A holder that dies leaves its lease to expire after ``ttl``; the next process then refreshes with
 the refresh token that is stored. The token call's timeout is kept well under the ttl so that a live
-holder never outlasts its own lease.
+holder never outlasts its own lease. Lease times come from each instance's clock: instances sharing
+a database need clocks in step to well within the ttl (NTP gives milliseconds; the default ttl is
+30 seconds).
 """
 
 from __future__ import annotations
