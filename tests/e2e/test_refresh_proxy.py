@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -195,3 +196,27 @@ async def test_client_credentials_with_a_wrong_secret_is_a_4xx_and_stores_nothin
     assert "wrong-zq81" not in answer.text  # the secret is never echoed
     listed = await client.get(f"/v1/projects/{project_id}/connections", headers={"X-Api-Key": key})
     assert listed.json() == []
+
+
+async def test_reauthorization_makes_the_same_installation_work_again(
+    client: httpx.AsyncClient, oauth: OAuthServer
+) -> None:
+    setup, _, refresh = await seed_oauth_proxy_setup(client, oauth)
+    oauth.grant_of(refresh).revoked = True
+    refused = await client.get("/items", headers=setup.proxy_headers())
+    assert refused.status_code == 424
+
+    update = await client.patch(
+        f"/v1/projects/{setup.project_id}/connections/{setup.connection_id}:oauth-update",
+        headers={"X-Api-Key": setup.api_key},
+    )
+    assert update.status_code == 200, update.text
+    async with httpx.AsyncClient() as browser:
+        at_provider = await browser.get(update.text)
+    callback = urlsplit(at_provider.headers["location"])
+    page = await client.get(f"{callback.path}?{callback.query}", headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.text
+
+    answer = await client.get("/items", headers=setup.proxy_headers())
+    assert answer.status_code == 200, answer.text
+    assert oauth.refresh_calls == 1  # the one that found the grant revoked; none since

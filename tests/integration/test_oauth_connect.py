@@ -355,3 +355,24 @@ async def test_provider_app_for_a_non_oauth_or_unknown_provider_is_refused(dev: 
     )
     assert answer.status_code == 400
     assert answer.json()["issues"][0]["name"] == "provider"
+
+
+async def test_code_refused_at_the_token_endpoint_shows_the_providers_error(
+    dev: Dev, oauth: OAuthServer
+) -> None:
+    await dev.add_app(PROVIDER)
+    url = (await dev.connect()).text
+    async with httpx.AsyncClient() as browser:
+        callback = (await browser.get(url)).headers["location"]
+        code = query_of(callback)["code"]
+        stolen = await browser.post(  # someone else spent the code first
+            f"{oauth.url}/token",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+        )
+    assert stolen.status_code == 400  # PKCE: without the verifier the code is refused and spent
+    page = await dev.client.get(callback, headers=BROWSER)
+    assert page.status_code == 400
+    assert page.headers["x-passway-error"] == "oauth_provider_error"
+    assert "invalid_grant" in page.text
+    assert await dev.connections() == []
