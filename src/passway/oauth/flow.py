@@ -13,7 +13,6 @@ a connection replaces that connection's tokens in place. Either makes it ``worki
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -22,13 +21,7 @@ import aiohttp
 
 from passway.catalog import Provider
 from passway.core import templates
-from passway.core.tokens import (
-    TokenResponse,
-    capture_token_metadata,
-    credentials_after_token_response,
-)
 from passway.errors import (
-    Conflict,
     InvalidRequest,
     Issue,
     NotFound,
@@ -38,15 +31,12 @@ from passway.errors import (
 )
 from passway.oauth import authorize, grants
 from passway.oauth.client import TokenRejected, request_token
+from passway.oauth.connection_writer import save_authorized_connection
 from passway.oauth.credentials_source import find_provider_app
 from passway.records import (
-    AuthScheme,
     Connection,
-    Credentials,
-    MetadataValue,
     OAuthState,
     Project,
-    ProviderApp,
 )
 from passway.services.connection_input import check_refs
 from passway.services.context import ServiceContext
@@ -227,95 +217,5 @@ async def complete_connect(
             + (f": {rejected.description}" if rejected.description else ""),
             context={"provider": provider.name, "error": rejected.error},
         ) from None
-    connection = await _store_connection(ctx, provider, app, state, response)
+    connection = await save_authorized_connection(ctx, provider, app, state, response)
     return ConnectResult(connection, state.redirect_after)
-
-
-async def _store_connection(
-    ctx: ServiceContext,
-    provider: Provider,
-    app: ProviderApp,
-    state: OAuthState,
-    response: TokenResponse,
-) -> Connection:
-    now = ctx.now()
-    captured = capture_token_metadata(response.raw, provider.token_metadata_fields)
-    workspace = state.provider_workspace_ref
-    if captured.workspace_ref:
-        workspace = (
-            templates.workspace_ref_from_token_value(provider, captured.workspace_ref) or workspace
-        )
-    metadata = {k: MetadataValue(v, "input") for k, v in state.provider_metadata.items()}
-    metadata.update({k: MetadataValue(v, "token") for k, v in captured.other.items()})
-    credentials = credentials_after_token_response(Credentials(scopes=app.scopes), response, now)
-    if captured.scopes:
-        credentials = replace(credentials, scopes=captured.scopes)
-    scheme: AuthScheme = (
-        "oauth2/authorizationCodePKCE"
-        if provider.grant_type == "authorizationCodePKCE"
-        else "oauth2/authorizationCode"
-    )
-    existing = await _existing_connection(ctx, state)
-    if existing is None:
-        return await ctx.store.create_connection(
-            Connection(
-                id=str(uuid.uuid4()),
-                project_id=state.project_id,
-                provider=provider.name,
-                group_ref=state.group_ref,
-                group_name=state.group_name,
-                consumer_ref=state.consumer_ref,
-                consumer_name=state.consumer_name,
-                provider_workspace_ref=workspace,
-                provider_consumer_ref=captured.consumer_ref,
-                provider_metadata=metadata,
-                auth_scheme=scheme,
-                status="working",
-                credentials=credentials,
-                provider_app_id=app.id,
-                version=1,
-                create_time=now,
-                update_time=now,
-            )
-        )
-    for _ in range(5):
-        updated = replace(
-            existing,
-            group_name=state.group_name or existing.group_name,
-            consumer_name=state.consumer_name or existing.consumer_name,
-            provider_workspace_ref=workspace,
-            provider_consumer_ref=captured.consumer_ref or existing.provider_consumer_ref,
-            provider_metadata={**existing.provider_metadata, **metadata},
-            auth_scheme=scheme,
-            status="working",
-            credentials=credentials,
-            provider_app_id=app.id,
-            update_time=now,
-        )
-        try:
-            stored = await ctx.store.update_connection(updated, expected_version=existing.version)
-        except Conflict:
-            latest = await ctx.store.get_connection(state.project_id, existing.id)
-            if latest is None:
-                break
-            existing = latest
-            continue
-        if ctx.tokens is not None:
-            ctx.tokens.forget_cooldown(stored.id)
-        return stored
-    raise Conflict("The connection changed while it was being re-authorized; connect again.")
-
-
-async def _existing_connection(ctx: ServiceContext, state: OAuthState) -> Connection | None:
-    if state.connection_id is not None:
-        connection = await ctx.store.get_connection(state.project_id, state.connection_id)
-        if connection is None:
-            raise NotFound("The connection being re-authorized no longer exists.")
-        return connection
-    same = await ctx.store.list_connections(
-        state.project_id,
-        provider=state.provider,
-        group_ref=state.group_ref,
-        consumer_ref=state.consumer_ref,
-    )
-    return same[0] if same else None

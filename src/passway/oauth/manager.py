@@ -24,8 +24,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import aiohttp
 
@@ -38,19 +37,19 @@ from passway.core.tokens import (
     is_grant_revoked,
 )
 from passway.errors import (
-    Conflict,
     ConnectionNeedsReauthorization,
     InvalidClientCredentials,
     InvalidRequest,
     PasswayError,
     ProviderUnsupported,
     TokenEndpointError,
-    TokenRefreshCoolingDown,
 )
 from passway.oauth import grants
 from passway.oauth.client import TokenRejected, request_token
+from passway.oauth.cooldown import Cooldowns
 from passway.oauth.coordination import Clock, LeasedRefresh, NeedsRefresh, SingleFlight
 from passway.oauth.credentials_source import client_auth_for
+from passway.oauth.persist import mark_revoked, reauthorization_error, store_new_tokens
 from passway.records import AuthScheme, Connection, Credentials
 from passway.settings import Settings
 from passway.store.protocol import Store
@@ -58,25 +57,6 @@ from passway.store.protocol import Store
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _grant_of(connection: Connection) -> tuple[str | None, str | None]:
-    """What identifies the grant a token call used: the refresh token, or the client secret."""
-    creds = connection.credentials
-    refresh = creds.refresh_token.token if creds.refresh_token is not None else None
-    return refresh, creds.client_secret
-
-
-def reauthorization_error(connection: Connection, why: str) -> ConnectionNeedsReauthorization:
-    return ConnectionNeedsReauthorization(
-        f"Connection {connection.id} of group {connection.group_ref!r} ({connection.provider}): "
-        f"{why}; the customer must re-authorize",
-        context={
-            "connectionId": connection.id,
-            "groupRef": connection.group_ref,
-            "provider": connection.provider,
-        },
-    )
 
 
 class TokenManager:
@@ -97,7 +77,7 @@ class TokenManager:
         self._settings = settings
         self._clock = clock
         self._flights = SingleFlight()
-        self._cooldown_until: dict[str, datetime] = {}
+        self._cooldowns = Cooldowns(settings.refresh_cooldown)
         # The token call must finish well inside the lease, or a second holder could start.
         self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_lease_ttl / 2))
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -128,10 +108,12 @@ class TokenManager:
             return connection  # nothing to refresh with; the provider decides
         try:
             return await self._coordinated(connection.id, self._expiring)
-        except (TokenRefreshCoolingDown, TokenEndpointError) as exc:
+        except ConnectionNeedsReauthorization:
+            raise
+        except PasswayError:
             if not expires_within(connection.credentials.access_token, self._clock(), 0):
-                return connection
-            raise exc from None
+                return connection  # still valid: use it, the next call tries again
+            raise
 
     async def refresh_after_rejection(
         self, connection: Connection, rejected_access_token: str
@@ -204,7 +186,7 @@ class TokenManager:
 
     def forget_cooldown(self, connection_id: str) -> None:
         """Drop a cooldown (the connection was re-authorized or its credentials replaced)."""
-        self._cooldown_until.pop(connection_id, None)
+        self._cooldowns.clear(connection_id)
 
     # ------------------------------------------------------------------------------ internals
 
@@ -230,16 +212,7 @@ class TokenManager:
     def _check_usable(self, connection: Connection) -> None:
         if connection.status == "bad_credentials":
             raise reauthorization_error(connection, "its grant was revoked")
-        until = self._cooldown_until.get(connection.id)
-        if until is not None:
-            remaining = (until - self._clock()).total_seconds()
-            if remaining > 0:
-                raise TokenRefreshCoolingDown(
-                    "The last token refresh of this connection failed; retrying after the cooldown",
-                    retry_after=remaining,
-                    context={"connectionId": connection.id},
-                )
-            del self._cooldown_until[connection.id]
+        self._cooldowns.check(connection.id, self._clock())
 
     async def _refresh_holding_lease(self, current: Connection) -> Connection:
         provider = self._provider(current.provider)
@@ -250,26 +223,21 @@ class TokenManager:
                 grants.is_self_issued(current) and rejected.error == "invalid_client"
             )
             if revoked:
-                await self._mark_bad_credentials(current)
+                await mark_revoked(self._store, current, self._clock())
                 raise reauthorization_error(
                     current, f"the token endpoint answered {rejected.error}"
                 ) from None
-            self._start_cooldown(current.id)
+            self._cooldowns.start(current.id, self._clock())
             raise TokenEndpointError(
                 f"The token endpoint refused the refresh ({rejected.status} "
                 f"{rejected.error or 'no error code'})",
                 context={"connectionId": current.id},
             ) from None
         except PasswayError:
-            self._start_cooldown(current.id)
+            self._cooldowns.start(current.id, self._clock())
             raise
-        self._cooldown_until.pop(current.id, None)
-        return await self._write_tokens(current, response)
-
-    def _start_cooldown(self, connection_id: str) -> None:
-        self._cooldown_until[connection_id] = self._clock() + timedelta(
-            seconds=self._settings.refresh_cooldown
-        )
+        self._cooldowns.clear(current.id)
+        return await store_new_tokens(self._store, current, response, self._clock())
 
     async def _obtain(self, connection: Connection, provider: Provider) -> TokenResponse:
         values = connection_template_values(provider, connection)
@@ -311,47 +279,6 @@ class TokenManager:
             grants.client_auth(provider, credentials.client_id, credentials.client_secret),
             timeout=self._token_timeout,
         )
-
-    async def _write_tokens(self, current: Connection, response: TokenResponse) -> Connection:
-        """Store the new tokens durably, over concurrent writes of other fields.
-
-        If the concurrent write replaced the grant itself (a re-authorization or new client
-        credentials), that newer grant wins and ours is dropped.
-        """
-        now = self._clock()
-        used = _grant_of(current)
-        for _ in range(5):
-            updated = replace(
-                current,
-                credentials=credentials_after_token_response(current.credentials, response, now),
-                update_time=now,
-            )
-            try:
-                return await self._store.update_connection(
-                    updated, expected_version=current.version
-                )
-            except Conflict:
-                latest = await self._store.get_connection_by_id(current.id)
-                if latest is None:
-                    raise
-                if _grant_of(latest) != used:
-                    return latest
-                current = latest
-        raise TokenEndpointError("Could not store the refreshed token (too many concurrent writes)")
-
-    async def _mark_bad_credentials(self, current: Connection) -> None:
-        """Mark the grant we used as revoked, unless a concurrent write already replaced it."""
-        used = _grant_of(current)
-        for _ in range(5):
-            updated = replace(current, status="bad_credentials", update_time=self._clock())
-            try:
-                await self._store.update_connection(updated, expected_version=current.version)
-                return
-            except Conflict:
-                latest = await self._store.get_connection_by_id(current.id)
-                if latest is None or _grant_of(latest) != used:
-                    return
-                current = latest
 
     def _provider(self, name: str) -> Provider:
         provider = self._catalog.get(name)
