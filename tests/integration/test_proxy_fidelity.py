@@ -380,7 +380,8 @@ async def test_not_modified_with_a_representation_length_is_relayed(
         # Written raw: aiohttp's server would drop the Content-Length a 304 may carry.
         assert request.transport is not None
         request.transport.write(
-            b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n\r\n'
+            b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 10\r\n'
+            b"Connection: close\r\n\r\n"
         )
         await asyncio.sleep(0.3)
         request.transport.close()

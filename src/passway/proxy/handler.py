@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+WATCH_AFTER = 0.25  # seconds before a running call starts watching for the client leaving
+
 
 @dataclass(slots=True)
 class _Exchange:
@@ -58,6 +60,30 @@ class _Exchange:
         if message["type"] == "http.response.start":
             self.started = True
         await self.send(message)
+
+
+class _DisconnectWatch:
+    """Cancels the call (``victim``) when the client goes away before its answer is complete."""
+
+    def __init__(self, body: ClientBody, victim: asyncio.Task[Any], exchange: _Exchange) -> None:
+        self._body = body
+        self._victim = victim
+        self._exchange = exchange
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None and not self._exchange.finished:
+            self._task = asyncio.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _watch(self) -> None:
+        await self._body.wait_disconnect()
+        if not self._exchange.finished:
+            self._exchange.disconnected = True
+            self._victim.cancel()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +162,10 @@ class ProxyHandler:
 
         task = asyncio.current_task()
         assert task is not None
-        watcher = asyncio.create_task(self._watch_disconnect(body, task, exchange))
+        watcher = _DisconnectWatch(body, task, exchange)
+        # Most calls are over in milliseconds: watching for the client leaving costs a task, so
+        # it starts only for calls still running after WATCH_AFTER seconds.
+        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
         response: aiohttp.ClientResponse | None = None
         try:
             response = await open_upstream(
@@ -157,7 +186,8 @@ class ProxyHandler:
             )
             exchange.finished = True
         finally:
-            watcher.cancel()
+            timer.cancel()
+            watcher.stop()
             if response is not None:
                 if exchange.finished:
                     response.release()
@@ -223,15 +253,6 @@ class ProxyHandler:
         headers.extend(placement.headers)
         token = target.connection.credentials.access_token
         return _Outgoing(url, headers, token.token if token is not None else None)
-
-    async def _watch_disconnect(
-        self, body: ClientBody, victim: asyncio.Task[Any], exchange: _Exchange
-    ) -> None:
-        """Cancel the call when the client goes away before its answer is complete."""
-        await body.wait_disconnect()
-        if not exchange.finished:
-            exchange.disconnected = True
-            victim.cancel()
 
     async def _answer_problem(self, scope: Scope, exchange: _Exchange, error: PasswayError) -> None:
         if exchange.started:
