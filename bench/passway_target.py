@@ -46,9 +46,9 @@ def write_catalog(path: Path, upstream_port: int) -> None:
     path.write_text(json.dumps({"providers": [provider]}))
 
 
-def serve_command(port: int, workers: int) -> list[str]:
+def serve_command(port: int, workers: int, src: Path = SRC) -> list[str]:
     """``passway serve`` through the CLI when it exists, else the same app through uvicorn."""
-    if (SRC / "passway" / "cli.py").exists():
+    if (src / "passway" / "cli.py").exists():
         return [
             sys.executable,
             "-c",
@@ -102,6 +102,8 @@ class PasswayServer:
     workers: int
     upstream_port: int
     token: str
+    # Another source tree (a variant under study) instead of this checkout's ``src``.
+    src: Path = SRC
     process: subprocess.Popen[bytes] | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -127,11 +129,13 @@ class PasswayServer:
             "PASSWAY_ACCESS_LOG": "false",
             "PASSWAY_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             # The checkout's code, whether or not the package is installed in the environment.
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])),
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(self.src), os.environ.get("PYTHONPATH")])
+            ),
         }
         log = (self.data_dir / "server.log").open("wb")
         self.process = subprocess.Popen(
-            serve_command(self.port, self.workers),
+            serve_command(self.port, self.workers, self.src),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -26,6 +26,17 @@ from run import BENCH_DIR, TOKEN, make_files
 from tools import ensure_tools
 from wrk import run_wrk
 
+_PASSWAY_PARTS = ("proxy/", "core/", "asgi.py", "store/", "oauth/", "catalog/", "api/", "egress")
+
+
+def _package(frame: str) -> str:
+    """``handle (aiohttp/client.py:42)`` -> ``aiohttp``; Passway's own modules -> ``passway``."""
+    location = frame.rpartition("(")[2].rstrip(")")
+    path = location.rpartition(":")[0]
+    if path.startswith(_PASSWAY_PARTS):
+        return "passway"
+    return path.split("/")[0] if "/" in path else path or frame
+
 
 def summarize(collapsed: Path, top: int) -> str:
     """Own and inclusive sample shares per function from py-spy's collapsed stacks."""
@@ -36,12 +47,19 @@ def summarize(collapsed: Path, top: int) -> str:
         stack, _, count_text = line.rpartition(" ")
         count = int(count_text)
         frames = [f for f in stack.split(";") if f]
+        if any("Thread._bootstrap" in f for f in frames):
+            continue  # idle helper threads (aiosqlite, anyio); the event loop is what matters
         total += count
         if frames:
             own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
-    out = [f"{total} samples", "", "own time:"]
+    by_package: collections.Counter[str] = collections.Counter()
+    for name, n in own.items():
+        by_package[_package(name)] += n
+    out = [f"{total} samples", "", "own time by package:"]
+    out += [f"  {100 * n / total:5.1f}%  {name}" for name, n in by_package.most_common(top)]
+    out += ["", "own time:"]
     out += [f"  {100 * n / total:5.1f}%  {name}" for name, n in own.most_common(top)]
     out += ["", "inclusive time:"]
     out += [f"  {100 * n / total:5.1f}%  {name}" for name, n in inclusive.most_common(top)]
@@ -100,9 +118,7 @@ def main() -> None:
             spy_proc = subprocess.Popen([py_spy, *spy, "--format", "raw", "-o", str(collapsed)])
             result: dict[str, float] = {}
             thread = threading.Thread(
-                target=lambda: result.update(
-                    run_wrk(base + path, duration=args.duration, **load)
-                )
+                target=lambda: result.update(run_wrk(base + path, duration=args.duration, **load))
             )
             thread.start()
             thread.join()

@@ -9,6 +9,20 @@ from typing import Any
 ROWS: list[tuple[str, str, str, str, bool]] = [
     ("1 KB GET, req/s at 64 connections", "get_throughput", "rps", "{:,.0f}", True),
     ("64 KB POST, req/s at 64 connections", "post_throughput", "rps", "{:,.0f}", True),
+    (
+        "1 KB GET, proxy CPU us per request",
+        "get_throughput",
+        "cpu_us_per_request",
+        "{:,.0f}",
+        False,
+    ),
+    (
+        "64 KB POST, proxy CPU us per request",
+        "post_throughput",
+        "cpu_us_per_request",
+        "{:,.0f}",
+        False,
+    ),
     ("1 KB GET at {rate}/s, p50 ms", "get_latency", "p50_ms", "{:.2f}", False),
     ("1 KB GET at {rate}/s, p99 ms", "get_latency", "p99_ms", "{:.2f}", False),
     ("64 KB POST at {rate}/s, p50 ms", "post_latency", "p50_ms", "{:.2f}", False),
@@ -40,8 +54,8 @@ def pairs(targets: list[str]) -> list[tuple[str, str]]:
     """(passway target, nginx target) with the same worker count, for the ratio columns."""
     found = []
     for target in targets:
-        if target.startswith("passway-"):
-            twin = "nginx-" + target.removeprefix("passway-")
+        if target.startswith(("passway-", "bare-")):
+            twin = "nginx-" + target.partition("-")[2].partition("@")[0]
             if twin in targets:
                 found.append((target, twin))
     return found

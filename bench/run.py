@@ -33,9 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import free_port
+from common import free_port, tree_cpu, wait_for_port
 from nginx import Nginx, start_proxy, start_upstream
-from passway_target import PasswayServer
+from passway_target import SRC, PasswayServer
 from report import diagnostics, table, target_checks
 from tools import ensure_tools
 from transfers import run_transfers
@@ -44,7 +44,15 @@ from wrk import run_wrk
 BENCH_DIR = Path(__file__).resolve().parent
 TOKEN = "bench-provider-token-abcdef0123456789"
 BIG = 100 * 1000 * 1000
-ALL_TARGETS = ["direct", "nginx-1w", "nginx-2w", "passway-1w", "passway-2w"]
+SCENARIOS = [
+    "get_throughput",
+    "post_throughput",
+    "get_latency",
+    "post_latency",
+    "download",
+    "upload",
+]
+ALL_TARGETS = ["direct", "nginx-1w", "nginx-2w", "bare-1w", "passway-1w", "passway-2w"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,8 +66,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
     parser.add_argument("--repeats", type=int, default=2, help="100 MB transfers per round")
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument(
+        "--src",
+        action="append",
+        default=[],
+        type=lambda text: tuple(text.split("=", 1)),
+        metavar="LABEL=DIR",
+        help="a variant source tree, measured as target passway-Nw@LABEL (for A/B experiments)",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated subset of " + ", ".join(SCENARIOS),
+    )
     args = parser.parse_args()
+    args.scenarios = [x for x in args.scenarios.split(",") if x]
     if args.quick:
         args.duration = min(args.duration, 3.0)
         args.warmup = 1.0
@@ -101,18 +123,46 @@ class Target:
     stop: Callable[[], None]
 
 
-def start_target(name: str, upstream: Nginx, work: Path) -> Target:
+def start_bare(upstream: Nginx, work: Path) -> Target:
+    """The bare asyncio proxy (bench/bare_proxy.py): the floor for a Python proxy here."""
+    port = free_port()
+    log = (work / "bare.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH_DIR / "bare_proxy.py"), str(port), str(upstream.port), TOKEN],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_for_port(port, process=process)
+    base = f"http://127.0.0.1:{port}"
+    check_injection(base, {"Authorization": "Bearer client"}, f"Bearer {TOKEN}")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(timeout=10)
+
+    return Target("bare-1w", base, {}, process.pid, stop)
+
+
+def start_target(
+    name: str, upstream: Nginx, work: Path, args_src: dict[str, str] | None = None
+) -> Target:
+    """Start one target. ``passway-1w@label`` runs the source tree given as ``--src label=DIR``."""
+    args_src = args_src or {}
     if name == "direct":
         pid = upstream.process.pid if upstream.process else None
         return Target(name, f"http://127.0.0.1:{upstream.port}", {}, pid, lambda: None)
-    workers = int(name.split("-")[1].rstrip("w"))
+    if name == "bare-1w":
+        return start_bare(upstream, work)
+    kind, _, variant = name.partition("@")
+    workers = int(kind.split("-")[1].rstrip("w"))
     if name.startswith("nginx-"):
         proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
         base = f"http://127.0.0.1:{proxy.port}"
         check_injection(base, {}, f"Bearer {TOKEN}")
         assert proxy.process is not None
         return Target(name, base, {}, proxy.process.pid, proxy.stop)
-    passway = PasswayServer(work / name, free_port(), workers, upstream.port, TOKEN)
+    src = Path(args_src[variant]) if variant else SRC
+    passway = PasswayServer(work / name, free_port(), workers, upstream.port, TOKEN, src=src)
     try:
         passway.start()
         passway.provision()
@@ -140,7 +190,8 @@ def measure(
         path, method, size = (
             ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
         )
-        return run_wrk(
+        cpu_before = tree_cpu(target.pid) if target.pid else 0.0
+        result = run_wrk(
             target.base + path,
             method=method,
             headers=target.headers,
@@ -150,6 +201,11 @@ def measure(
             threads=args.wrk_threads,
             workdir=work,
         )
+        if target.pid and result["requests"] and not warm:
+            # CPU time per request is robust to other load on the machine, unlike req/s.
+            spent = tree_cpu(target.pid) - cpu_before
+            result["cpu_us_per_request"] = 1e6 * spent / result["requests"]
+        return result
     if scenario in ("get_latency", "post_latency"):
         path, method, size = (
             ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
@@ -212,16 +268,6 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-SCENARIOS = [
-    "get_throughput",
-    "post_throughput",
-    "get_latency",
-    "post_latency",
-    "download",
-    "upload",
-]
-
-
 def run_all(
     names: list[str], upstream: Nginx, args: argparse.Namespace, work: Path, upload_file: Path
 ) -> tuple[dict[str, Any], list[float]]:
@@ -230,18 +276,18 @@ def run_all(
     targets: list[Target] = []
     loads: list[float] = []
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {
-        n: {s: [] for s in SCENARIOS} for n in names
+        n: {s: [] for s in args.scenarios} for n in names
     }
     try:
         for name in names:
             print(f"starting {name}", flush=True)
-            targets.append(start_target(name, upstream, work))
+            targets.append(start_target(name, upstream, work, dict(args.src)))
         for target in targets:
             for scenario in ("get_throughput", "post_throughput"):
                 measure(target, scenario, args, work, upload_file, warm=True)
         for round_no in range(args.rounds):
             order = targets[round_no % len(targets) :] + targets[: round_no % len(targets)]
-            for scenario in SCENARIOS:
+            for scenario in args.scenarios:
                 for target in order:
                     loads.append(os.getloadavg()[0])
                     data = measure(target, scenario, args, work, upload_file)
