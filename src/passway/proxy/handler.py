@@ -243,7 +243,7 @@ class ProxyHandler:
         return body, body.stream(), False
 
     def _outgoing(self, scope: Scope, target: ProxyTarget) -> _Outgoing:
-        placement = place_credentials(target.provider, target.connection)
+        placement = target.credentials or place_credentials(target.provider, target.connection)
         query: bytes = scope.get("query_string", b"")
         if placement.query:
             query = set_query_params(query, placement.query)

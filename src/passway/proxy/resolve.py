@@ -1,5 +1,6 @@
 """From the proxy headers to everything a call needs: API key → project → installation →
-integration → connection → provider → base URL. Cached, so the steady state makes no database trip.
+integration → connection → provider → base URL and credential placement. Cached, so the steady
+state makes no database trip and no per-call credential work.
 
 Two caches, both per project (``ProjectCache``): whether a raw API key (by its SHA-256) is an active
 key of the project, and the resolved target of a selector (installation id, or integration name and
@@ -20,7 +21,11 @@ from typing import Any
 
 from passway import apikeys
 from passway.catalog import Catalog, Provider
-from passway.core.credentials import credential_header_names
+from passway.core.credentials import (
+    CredentialPlacement,
+    credential_header_names,
+    place_credentials,
+)
 from passway.core.target import render_base_url
 from passway.errors import (
     InstallationNotFound,
@@ -45,6 +50,9 @@ class ProxyTarget:
     provider: Provider
     base_url: str
     credential_headers: frozenset[bytes]
+    # None when the credentials cannot be placed yet (an OAuth connection waiting for its first
+    # token): the call places them after the token step, raising there if they are still missing.
+    credentials: CredentialPlacement | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,13 @@ class _Failure:
 
     def raise_(self) -> None:
         raise self.error(self.detail, context=self.context)
+
+
+def _placement(provider: Provider, connection: Connection) -> CredentialPlacement | None:
+    try:
+        return place_credentials(provider, connection)
+    except PasswayError:
+        return None
 
 
 def proxy_enabled(integration: Integration, installation: Installation) -> bool:
@@ -168,6 +183,7 @@ class Resolver:
             provider=provider,
             base_url=render_base_url(provider, integration, connection),
             credential_headers=credential_header_names(provider),
+            credentials=_placement(provider, connection),
         )
 
     def with_connection(
@@ -181,8 +197,12 @@ class Resolver:
         """
         if connection is target.connection:
             return target
-        base_url = render_base_url(target.provider, target.integration, connection)
-        updated = replace(target, connection=connection, base_url=base_url)
+        updated = replace(
+            target,
+            connection=connection,
+            base_url=render_base_url(target.provider, target.integration, connection),
+            credentials=_placement(target.provider, connection),
+        )
         if self._targets.get(project_id, selector) is target:
             self._targets.put(project_id, selector, updated)
         return updated
