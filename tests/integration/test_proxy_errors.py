@@ -249,3 +249,15 @@ async def test_provider_errors_carry_no_passway_marker(
     assert response.status_code == 404
     assert "x-passway-error" not in response.headers
     assert response.json() == {"error": "nope"}
+
+
+async def test_provider_cannot_forge_the_passway_marker(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    async def forged(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=502, headers={"X-Passway-Error": "provider_unreachable"})
+
+    world.upstream.set_handler("GET", "/forged", forged)
+    response = await world.client.get("/forged", headers=setup.proxy_headers())
+    assert response.status_code == 502
+    assert "x-passway-error" not in response.headers

@@ -110,3 +110,8 @@ def test_bodyless_statuses_drop_content_length_only() -> None:
     headers = [(b"ETag", b'"v1"'), (b"Content-Length", b"1234")]
     assert downstream_response_headers(headers, bodyless_status=True) == [(b"ETag", b'"v1"')]
     assert downstream_response_headers(headers) == headers
+
+
+def test_provider_cannot_send_passway_marker_headers() -> None:
+    headers = [(b"X-Passway-Error", b"forged"), (b"x-passway-request-id", b"1"), (b"X-A", b"1")]
+    assert downstream_response_headers(headers) == [(b"X-A", b"1")]

@@ -10,6 +10,9 @@ in the order received. What never passes:
   answers ``100 Continue`` itself and streams the body on), and any header the provider's credential
   placement sets (a client's own ``X-Shopify-Access-Token`` must not travel next to the real one).
 
+``x-passway-*`` headers from the provider are dropped: they are Passway's own markers
+(``x-passway-error`` on every answer Passway makes itself), and a provider must not pass for it.
+
 ``Content-Length`` is kept in both directions so framing is preserved; when a message also carries
 ``Transfer-Encoding`` (which is dropped, the next hop re-frames), ``Content-Length`` goes too, as
 RFC 9112 §6.3 says it must be ignored then.
@@ -39,6 +42,7 @@ HOP_BY_HOP: frozenset[bytes] = frozenset(
 CLIENT_ONLY: frozenset[bytes] = frozenset({b"authorization", b"x-api-key", b"host", b"expect"})
 
 _AMP_PREFIX = b"x-amp-"
+_PASSWAY_PREFIX = b"x-passway-"
 
 
 def connection_named(headers: Iterable[Header]) -> frozenset[bytes]:
@@ -97,7 +101,11 @@ def downstream_response_headers(
     drop = HOP_BY_HOP | connection_named(headers) | _framing_drop(headers)
     if bodyless_status:
         drop = drop | {b"content-length"}
-    return [(name, value) for name, value in headers if name.lower() not in drop]
+    return [
+        (name, value)
+        for name, value in headers
+        if (lowered := name.lower()) not in drop and not lowered.startswith(_PASSWAY_PREFIX)
+    ]
 
 
 def header_value(headers: Iterable[Header], name: bytes) -> bytes | None:
