@@ -94,6 +94,8 @@ class _Outgoing:
 
 
 class ProxyHandler:
+    """The proxy application for one worker: its caches, change watcher and throttle windows."""
+
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
         self._runtime = runtime
