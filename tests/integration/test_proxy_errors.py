@@ -261,3 +261,48 @@ async def test_provider_cannot_forge_the_passway_marker(
     response = await world.client.get("/forged", headers=setup.proxy_headers())
     assert response.status_code == 502
     assert "x-passway-error" not in response.headers
+
+
+async def _trickle(request: web.Request) -> web.StreamResponse:
+    """Five pieces, ``gap`` seconds apart; after ``stall_after`` pieces, silence for 3 s."""
+    import asyncio
+
+    gap = float(request.query["gap"])
+    stall_after = int(request.query.get("stall_after", "99"))
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    try:
+        for n in range(5):
+            if n == stall_after:
+                await asyncio.sleep(3)
+            await response.write(f"data: {n}\n\n".encode())
+            await asyncio.sleep(gap)
+    except (ConnectionError, RuntimeError):
+        pass
+    return response
+
+
+async def test_read_timeout_never_cuts_a_stream_that_keeps_sending(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    world.upstream.set_handler("GET", "/trickle", _trickle)
+    headers = setup.proxy_headers(**{"x-amp-timeout-seconds": "0.5"})
+    async with world.client.stream("GET", "/trickle?gap=0.3", headers=headers) as response:
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert body == b"".join(f"data: {n}\n\n".encode() for n in range(5))
+
+
+async def test_stall_after_the_answer_started_drops_the_client_connection(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    world.upstream.set_handler("GET", "/trickle", _trickle)
+    headers = setup.proxy_headers(**{"x-amp-timeout-seconds": "0.5"})
+    received = b""
+    with pytest.raises(httpx.HTTPError):
+        async with world.client.stream(
+            "GET", "/trickle?gap=0.05&stall_after=2", headers=headers
+        ) as response:
+            assert response.status_code == 200
+            async for chunk in response.aiter_raw():
+                received += chunk
+    assert received == b"data: 0\n\ndata: 1\n\n"
