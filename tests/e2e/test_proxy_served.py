@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+from aiohttp import __version__ as aiohttp_version
 from aiohttp import web
 
 from support import catalog as tc
@@ -48,6 +49,10 @@ async def test_served_passway_proxies_calls_and_streams_events(tmp_path: Path) -
             assert {r.status_code for r in responses} == {200}
             assert sorted(json.loads(r.json()["body"])["i"] for r in responses) == list(range(40))
             assert {r.header("authorization") for r in upstream.requests} == {"Basic dTpw"}
+            # The provider's Date and Server headers come through once; the server adds none.
+            assert len(responses[0].headers.get_list("date")) == 1
+            [server] = responses[0].headers.get_list("server")
+            assert server.endswith(f"aiohttp/{aiohttp_version}")
 
             chunks = []
             async with client.stream("GET", "/events", headers=setup.proxy_headers()) as r:

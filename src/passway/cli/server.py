@@ -53,7 +53,11 @@ def serve(
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,
+        # The provider's own Date and Server headers are relayed; uvicorn must not add second ones.
         server_header=False,
+        date_header=False,
+        # Passway is addressed directly; X-Forwarded-* from clients must not rewrite the peer.
+        proxy_headers=False,
     )
 
 
