@@ -207,13 +207,13 @@ async def test_expect_100_continue_gets_continue_then_the_answer(
     )
     reader, writer = await raw_exchange(world, head)
     try:
-        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
         assert interim.startswith(b"HTTP/1.1 100")
         writer.write(body)
         await writer.drain()
-        final = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        final = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
         assert final.startswith(b"HTTP/1.1 200")
-        received = await asyncio.wait_for(reader.readexactly(len(body)), 5)
+        received = await asyncio.wait_for(reader.readexactly(len(body)), 15)
         assert received == body
         assert world.upstream.requests[-1].header("expect") is None
     finally:
@@ -264,7 +264,7 @@ async def test_slow_client_stalls_the_upstream_writes(
     world.upstream.set_handler("GET", "/flood", flood)
     reader, writer = await raw_exchange(world, request_head(setup, "GET", "/flood"))
     try:
-        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
         await asyncio.sleep(1.0)
         stalled_at = written["bytes"]
         await asyncio.sleep(0.5)
@@ -301,7 +301,7 @@ async def test_client_disconnect_while_waiting_closes_the_upstream_connection(
     await world.upstream.request_arrived.wait()
     await asyncio.sleep(0.2)
     writer.close()
-    await asyncio.wait_for(seen_closed.wait(), 3)
+    await asyncio.wait_for(seen_closed.wait(), 15)
 
 
 async def test_client_disconnect_mid_stream_stops_the_upstream(
@@ -322,9 +322,9 @@ async def test_client_disconnect_mid_stream_stops_the_upstream(
 
     world.upstream.set_handler("GET", "/endless", endless)
     reader, writer = await raw_exchange(world, request_head(setup, "GET", "/endless"))
-    await asyncio.wait_for(reader.readuntil(b"data: tick"), 5)
+    await asyncio.wait_for(reader.readuntil(b"data: tick"), 15)
     writer.close()
-    await asyncio.wait_for(stopped.wait(), 3)
+    await asyncio.wait_for(stopped.wait(), 15)
 
 
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
@@ -354,7 +354,7 @@ async def test_query_and_raw_path_pass_byte_for_byte(world: ProxyWorld, setup: S
     path = "/v1/a%20b/c%2Fd;x=1?q=%E2%9C%93&q=2&empty=&flag"
     reader, writer = await raw_exchange(world, request_head(setup, "GET", path))
     try:
-        status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 5)
+        status = await asyncio.wait_for(reader.readuntil(b"\r\n"), 15)
         assert status.startswith(b"HTTP/1.1 200")
     finally:
         writer.close()
@@ -423,5 +423,5 @@ async def test_client_disconnect_mid_upload_stops_the_upstream_request(
             break
         await asyncio.sleep(0.05)
     writer.close()
-    await asyncio.wait_for(broken.wait(), 3)
+    await asyncio.wait_for(broken.wait(), 15)
     assert 0 < received["bytes"] < total
