@@ -114,7 +114,7 @@ async def test_two_managers_on_one_store_refresh_once_like_two_processes(
     first, second = manager(store, oauth, http), manager(store, oauth, http)
     oauth.hold_token_calls = "before"
     calls = [asyncio.ensure_future(m.ensure_fresh(connection)) for m in (first, second) * 50]
-    await asyncio.wait_for(oauth.held.wait(), 5)
+    await asyncio.wait_for(oauth.held.wait(), 15)
     await asyncio.sleep(0.2)  # the other manager is now polling the held lease
     oauth.release.set()
     results = await asyncio.gather(*calls)
@@ -376,7 +376,7 @@ async def test_token_write_survives_a_concurrent_change_of_other_fields(
     connection = await stored_expired_connection(store, oauth)
     oauth.hold_token_calls = "before"
     refreshing = asyncio.ensure_future(manager(store, oauth, http).ensure_fresh(connection))
-    await asyncio.wait_for(oauth.held.wait(), 5)
+    await asyncio.wait_for(oauth.held.wait(), 15)
     renamed = await store.update_connection(
         dataclasses.replace(connection, group_name="Renamed"), expected_version=connection.version
     )
@@ -392,7 +392,7 @@ async def test_revoked_grant_does_not_mark_a_connection_reauthorized_meanwhile(
     connection = await stored_expired_connection(store, oauth)
     oauth.hold_token_calls = "before"
     refreshing = asyncio.ensure_future(manager(store, oauth, http).ensure_fresh(connection))
-    await asyncio.wait_for(oauth.held.wait(), 5)
+    await asyncio.wait_for(oauth.held.wait(), 15)
     oauth.grant_of(refresh_of(connection)).revoked = True
     new_access, new_refresh = oauth.new_grant()  # the customer re-authorized meanwhile
     reauthorized = make_connection(
