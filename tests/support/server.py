@@ -149,11 +149,13 @@ async def run_passway_process(
     workers: int = 1,
     startup_timeout: float = 30.0,
     via_cli: bool = False,
+    output: Path | None = None,
 ) -> AsyncIterator[str]:
     """Passway as ``uvicorn --factory`` with ``workers`` processes; yields its base URL.
 
     ``env`` holds the ``PASSWAY_*`` variables (see ``settings_env``); the port is chosen here.
     With ``via_cli`` the server is started the way operators do, ``python -m passway serve``.
+    With ``output`` its stdout and stderr (the logs) go to that file.
     Waits until ``/healthz`` answers (any HTTP answer), and stops the process group on exit.
     """
     port = free_port()
@@ -185,13 +187,22 @@ async def run_passway_process(
     ]
     if via_cli:
         command = [sys.executable, "-m", "passway", "serve"]
-    process = subprocess.Popen(command, env=full_env, start_new_session=True)
+    log = open(output, "wb") if output is not None else None  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        command,
+        env=full_env,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
     base_url = f"http://127.0.0.1:{port}"
     try:
         await _wait_until_up(base_url, process, time.monotonic() + startup_timeout)
         yield base_url
     finally:
         await asyncio.to_thread(_stop, process)
+        if log is not None:
+            log.close()
 
 
 @dataclass

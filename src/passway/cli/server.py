@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import os
+from typing import Any
 
 import click
 
 from passway.cli.common import friendly_errors, run, settings_from
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging set-up, with Passway's own loggers printed the same way at ``level``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["passway"] = {
+        "handlers": ["default"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 @click.command()
@@ -53,6 +68,7 @@ def serve(
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,
+        log_config=_log_config(settings.log_level),
         # The provider's own Date and Server headers are relayed; uvicorn must not add second ones.
         server_header=False,
         date_header=False,

@@ -140,7 +140,10 @@ class ProxyHandler:
                 return
             raise
         except UpstreamAborted:
-            raise
+            # The answer has started and cannot be completed: returning without the final body
+            # makes the server close the connection, so the client sees a broken response (never a
+            # clean short one), and the log gets one line instead of a traceback.
+            return
         except Exception:
             if exchange.started:
                 raise
