@@ -108,8 +108,18 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     measure_from = start + args.warmup
     total = int(args.rate * (args.warmup + args.duration))
 
+    def take_idle() -> Connection | None:
+        # Like any client pool: skip connections the server has closed while they sat idle
+        # (uvicorn closes keep-alive connections after 5 s idle by default).
+        while idle:
+            conn = idle.pop()
+            if not conn.reader.at_eof():
+                return conn
+            conn.writer.close()
+        return None
+
     async def one(due: float) -> None:
-        conn = idle.pop() if idle else None
+        conn = take_idle()
         try:
             if conn is None:
                 conn = await connect()

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import free_port
 from nginx import start_upstream
-from passway_target import PasswayServer
+from passway_target import SRC, PasswayServer
 from run import BENCH_DIR, TOKEN, make_files
 from tools import ensure_tools
 from wrk import run_wrk
@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--native", action="store_true", help="include C frames (py-spy --native)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
+    parser.add_argument("--src", type=Path, default=SRC, help="source tree (default: src/)")
     args = parser.parse_args()
     ensure_tools()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -93,7 +94,9 @@ def main() -> None:
         work.chmod(0o755)
         make_files(work / "root")
         upstream = start_upstream(work / "upstream", free_port(), work / "root", 1, False)
-        passway = PasswayServer(work / "passway", free_port(), 1, upstream.port, TOKEN)
+        passway = PasswayServer(
+            work / "passway", free_port(), 1, upstream.port, TOKEN, src=args.src
+        )
         try:
             passway.start()
             passway.provision()
