@@ -46,37 +46,15 @@ def write_catalog(path: Path, upstream_port: int) -> None:
     path.write_text(json.dumps({"providers": [provider]}))
 
 
-def serve_command(port: int, workers: int, src: Path = SRC) -> list[str]:
-    """``passway serve`` through the CLI when it exists, else the same app through uvicorn."""
-    if (src / "passway" / "cli.py").exists():
-        return [
-            sys.executable,
-            "-c",
-            "from passway.cli import main; main()",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "passway.bootstrap:create_app_from_env",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
+def serve_command(port: int, workers: int, src: Path = SRC, *, cli: bool = True) -> list[str]:
+    """``python -m passway serve`` when the CLI exists (and ``cli``), else the same app as the CLI
+    would start it: ``uvicorn passway.bootstrap:create_app_from_env --factory``."""
+    if cli and (src / "passway" / "__main__.py").exists():
+        return [sys.executable, "-m", "passway", "serve", "--host", "127.0.0.1", "--port",
+                str(port), "--workers", str(workers)]  # fmt: skip
+    return [sys.executable, "-m", "uvicorn", "passway.bootstrap:create_app_from_env", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--no-access-log", "--log-level", "warning"]  # fmt: skip
 
 
 def _call(method: str, url: str, key: str, body: dict[str, Any] | None = None) -> Any:
@@ -105,6 +83,7 @@ class PasswayServer:
     # Another source tree (a variant under study) instead of this checkout's ``src``.
     src: Path = SRC
     process: subprocess.Popen[bytes] | None = None
+    command: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -133,15 +112,19 @@ class PasswayServer:
                 filter(None, [str(self.src), os.environ.get("PYTHONPATH")])
             ),
         }
-        log = (self.data_dir / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            serve_command(self.port, self.workers, self.src),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_for_port(self.port, process=self.process, timeout=60)
+        for cli in (True, False):
+            log = (self.data_dir / "server.log").open("wb")
+            self.command = serve_command(self.port, self.workers, self.src, cli=cli)
+            self.process = subprocess.Popen(
+                self.command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            try:
+                wait_for_port(self.port, process=self.process, timeout=60)
+                return
+            except RuntimeError:
+                if not cli:
+                    raise
+                print(f"passway serve failed ({log.name}); starting it through uvicorn instead")
 
     def provision(self) -> None:
         """Project, API key, amp.yaml, connection and installation, through the management API."""
