@@ -16,6 +16,7 @@ from passway.asgi import PasswayApp
 from passway.catalog import Catalog, load_catalog
 from passway.crypto import Keyring
 from passway.egress import EgressPolicy, GuardedConnector
+from passway.fleet import Fleet, MemoryFleet
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings, load_settings
 from passway.store.protocol import Store
@@ -32,8 +33,10 @@ class Runtime:
     egress: EgressPolicy
     http: aiohttp.ClientSession
     tokens: TokenManager
+    fleet: Fleet
 
     async def aclose(self) -> None:
+        await self.fleet.aclose()
         await self.http.close()
         await self.store.close()
 
@@ -66,12 +69,24 @@ async def open_store(settings: Settings, keyring: Keyring) -> Store:
     return await SqlStore.open(settings.resolved_database_url, keyring)
 
 
+def open_fleet(settings: Settings) -> Fleet:
+    """State shared by every worker and instance: through Redis when configured, else in-process."""
+    if not settings.redis_url:
+        return MemoryFleet()
+    from passway.fleet.redis import RedisFleet
+
+    return RedisFleet.from_url(settings.redis_url, prefix=settings.redis_key_prefix)
+
+
 async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     keyring = Keyring.load_or_create(settings)
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)
     http = build_http_session(settings, egress)
-    tokens = TokenManager(store=store, catalog=catalog, http=http, settings=settings)
+    fleet = open_fleet(settings)
+    # Each change this process commits is published for the other processes (after the commit).
+    store.subscribe(fleet.publish_change)
+    tokens = TokenManager(store=store, catalog=catalog, http=http, settings=settings, fleet=fleet)
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -80,6 +95,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         egress=egress,
         http=http,
         tokens=tokens,
+        fleet=fleet,
     )
 
 

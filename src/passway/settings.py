@@ -57,6 +57,8 @@ class Settings:
     upstream_pool_size: int = 1000
     oauth_state_ttl: float = 600.0
     redis_url: str = ""
+    # Namespace of every Redis key and channel (instances sharing one Redis must agree on it).
+    redis_key_prefix: str = "passway:"
     log_level: str = "info"
     access_log: bool = False
 

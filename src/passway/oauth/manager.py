@@ -15,8 +15,9 @@ anyone uses the new access token. Failures:
   that no token call is made until the customer re-authorizes, and callers get
   ``ConnectionNeedsReauthorization``;
 - other failures (network, 5xx, unexpected 4xx) start a cooldown of ``settings.refresh_cooldown``
-  seconds during which this process answers ``TokenRefreshCoolingDown`` instead of retrying. The
-  cooldown is kept in-process: with several workers each one tries at most once per cooldown.
+  seconds during which Passway answers ``TokenRefreshCoolingDown`` instead of retrying. The
+  cooldown is shared through the fleet (Redis when configured, see ``cooldown``); without Redis
+  each worker tries at most once per cooldown.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from passway.errors import (
     ProviderUnsupported,
     TokenEndpointError,
 )
+from passway.fleet import Fleet, MemoryFleet
 from passway.oauth import grants
 from passway.oauth.client import TokenRejected, request_token
 from passway.oauth.cooldown import Cooldowns
@@ -70,6 +72,7 @@ class TokenManager:
         http: aiohttp.ClientSession,
         settings: Settings,
         clock: Clock = _utcnow,
+        fleet: Fleet | None = None,
     ) -> None:
         self._store = store
         self._catalog = catalog
@@ -77,7 +80,9 @@ class TokenManager:
         self._settings = settings
         self._clock = clock
         self._flights = SingleFlight()
-        self._cooldowns = Cooldowns(settings.refresh_cooldown)
+        self._cooldowns = Cooldowns(
+            settings.refresh_cooldown, fleet if fleet is not None else MemoryFleet()
+        )
         # The token call must finish well inside the lease, or a second holder could start.
         self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_lease_ttl / 2))
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -215,6 +220,8 @@ class TokenManager:
         self._cooldowns.check(connection.id, self._clock())
 
     async def _refresh_holding_lease(self, current: Connection) -> Connection:
+        # Another worker or instance may have failed just now (shared cooldown, read under lease).
+        await self._cooldowns.check_shared(current.id, self._clock())
         provider = self._provider(current.provider)
         try:
             response = await self._obtain(current, provider)
@@ -227,14 +234,14 @@ class TokenManager:
                 raise reauthorization_error(
                     current, f"the token endpoint answered {rejected.error}"
                 ) from None
-            self._cooldowns.start(current.id, self._clock())
+            await self._cooldowns.start(current.id, self._clock())
             raise TokenEndpointError(
                 f"The token endpoint refused the refresh ({rejected.status} "
                 f"{rejected.error or 'no error code'})",
                 context={"connectionId": current.id},
             ) from None
         except PasswayError:
-            self._cooldowns.start(current.id, self._clock())
+            await self._cooldowns.start(current.id, self._clock())
             raise
         self._cooldowns.clear(current.id)
         return await store_new_tokens(self._store, current, response, self._clock())

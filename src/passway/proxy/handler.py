@@ -33,7 +33,7 @@ from passway.proxy.body import ClientBody, ClientDisconnected
 from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver
-from passway.proxy.throttle import ThrottleBook, window_after_429
+from passway.proxy.throttle import window_after_429
 from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
 from passway.records import Change
@@ -94,7 +94,8 @@ class _Outgoing:
 
 
 class ProxyHandler:
-    """The proxy application for one worker: its caches, change watcher and throttle windows."""
+    """The proxy application for one worker: its caches and change watcher (throttle windows are
+    the fleet's, ``runtime.fleet``)."""
 
     def __init__(self, runtime: Runtime) -> None:
         settings = runtime.settings
@@ -103,7 +104,7 @@ class ProxyHandler:
         self._replay_limit = settings.replay_buffer_limit
         self._resolver = Resolver(runtime.store, runtime.catalog)
         self._timeouts = UpstreamTimeouts(settings.connect_timeout, settings.read_timeout)
-        self._throttle = ThrottleBook()
+        self._fleet = runtime.fleet
         self._watcher = ChangeWatcher(
             runtime.store,
             self._resolver.on_change,
@@ -114,11 +115,14 @@ class ProxyHandler:
         self._ids = itertools.count(1)
 
     async def start(self) -> None:
-        """Listen for changes: this process's at once, other processes' by polling the feed."""
+        """Listen for changes: this process's at once, other processes' as the fleet announces
+        them (with Redis) and by polling the feed (always: the safety net)."""
         self._runtime.store.subscribe(self._on_local_change)
         await self._watcher.start()
+        await self._fleet.listen_changes(self._on_local_change)
 
     def _on_local_change(self, change: Change) -> None:
+        """A change committed here, or announced by another process: drop, and skip when polled."""
         self._resolver.on_change(change)
         self._watcher.note_local(change)
 
@@ -155,7 +159,7 @@ class ProxyHandler:
         await self._resolver.authenticate(call.project_id, call.api_key)
         target = await self._resolver.resolve_target(call.project_id, call.selector)
         if call.throttle:
-            self._check_throttle(target)
+            await self._check_throttle(target)
         oauth = target.provider.auth_type == "oauth2"
         if oauth:
             target = await self._fresh_token(call, target)
@@ -185,7 +189,7 @@ class ProxyHandler:
                     response = await open_upstream(
                         http, method, outgoing.url, outgoing.headers, data, timeout
                     )
-            extra = self._after_429(call, target, response) if response.status == 429 else ()
+            extra = await self._after_429(call, target, response) if response.status == 429 else ()
             await relay_response(
                 response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
             )
@@ -200,9 +204,9 @@ class ProxyHandler:
                     response.close()
 
     # the steps -----------------------------------------------------------------------------------
-    def _check_throttle(self, target: ProxyTarget) -> None:
+    async def _check_throttle(self, target: ProxyTarget) -> None:
         now = datetime.now(UTC)
-        window = self._throttle.active(target.connection.id, now)
+        window = await self._fleet.throttle_window(target.connection.id, now)
         if window is not None:
             raise Throttled(
                 "The provider asked to slow down; this call was not sent.",
@@ -210,12 +214,12 @@ class ProxyHandler:
                 headers={k.decode(): v.decode() for k, v in window.headers()},
             )
 
-    def _after_429(
+    async def _after_429(
         self, call: ProxyHeaders, target: ProxyTarget, response: aiohttp.ClientResponse
     ) -> Sequence[tuple[bytes, bytes]]:
         now = datetime.now(UTC)
         window = window_after_429(response.headers.get("Retry-After"), now)
-        self._throttle.record(target.connection.id, window, now)
+        await self._fleet.open_throttle_window(target.connection.id, window, now)
         return window.headers() if call.throttle else ()
 
     async def _fresh_token(self, call: ProxyHeaders, target: ProxyTarget) -> ProxyTarget:

@@ -1,13 +1,14 @@
 """Keep this worker's resolution cache honest when another process changes something.
 
-Changes made in this process reach the cache at once (``Store.subscribe``). Changes made by other
-worker processes or other Passway instances are read from the store's change feed every
-``PASSWAY_CACHE_POLL_INTERVAL`` seconds (default 0.5): that interval is how long another worker may
-still use, say, a revoked API key. If the feed cannot be read, the whole cache is dropped (nothing
-can be known to be current) and polling goes on.
+Changes made in this process reach the cache at once (``Store.subscribe``). With Redis, changes
+made by other worker processes or Passway instances arrive at once too (``passway.fleet`` pub/sub).
+Whatever the fleet misses (no Redis, a lost message, an outage) is read from the store's change
+feed every ``PASSWAY_CACHE_POLL_INTERVAL`` seconds (default 0.5): without Redis that interval is
+how long another worker may still use, say, a revoked API key. If the feed cannot be read, the
+whole cache is dropped (nothing can be known to be current) and polling goes on.
 
-Changes this process made come back through the feed too; they were applied when committed, so
-the poller skips them (``note_local``) instead of dropping fresh entries a second time.
+Changes already applied (this process's own, or announced by the fleet) come back through the feed
+too; the poller skips them (``note_local``) instead of dropping fresh entries a second time.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class ChangeWatcher:
         self._task: asyncio.Task[None] | None = None
 
     def note_local(self, change: Change) -> None:
-        """A change committed by this process (already applied): skip it when polled."""
+        """A change already applied (committed here, or announced by the fleet): skip it when
+        polled."""
         if change.seq > self._seq:
             self._local.add(change.seq)
 

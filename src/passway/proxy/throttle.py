@@ -13,8 +13,9 @@ Until the window ends, further throttle-mode calls on the same connection are an
 provider. Calls without the header are never held back (the proxy neither retries nor
 rate-limits by default), but their 429s open the window too: the limit is the connection's.
 
-The windows live in each worker process's memory: with several workers or instances, each learns
-of a provider 429 on its own (one call per worker may still reach the provider in the window).
+The windows are kept by the fleet (``passway.fleet``): in each worker's memory (``ThrottleBook``)
+by default, where each worker learns of a provider 429 on its own (one call per worker may still
+reach the provider in the window); shared by every worker and instance when Redis is configured.
 """
 
 from __future__ import annotations
