@@ -55,6 +55,9 @@ class Settings:
     # How often a worker polls the change feed to drop stale cache entries.
     cache_poll_interval: float = 0.5
     upstream_pool_size: int = 1000
+    # Idle client connections are kept this long (uvicorn's 5 s default is shorter than client pools
+    # keep theirs, so a request sent just as the server closed the connection would fail).
+    keep_alive_timeout: float = 75.0
     oauth_state_ttl: float = 600.0
     redis_url: str = ""
     # Namespace of every Redis key and channel (instances sharing one Redis must agree on it).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from typing import Any
 
@@ -74,6 +75,9 @@ def serve(
         date_header=False,
         # Passway is addressed directly; X-Forwarded-* from clients must not rewrite the peer.
         proxy_headers=False,
+        # Longer than client pools keep idle connections (uvicorn's own default is 5 s); uvicorn
+        # counts whole seconds.
+        timeout_keep_alive=max(1, math.ceil(settings.keep_alive_timeout)),
     )
 
 
