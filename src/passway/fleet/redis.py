@@ -20,7 +20,8 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import partial
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -69,6 +70,8 @@ class RedisFleet:
         self._local = MemoryFleet()
         self._origin = uuid.uuid4().hex
         self._listeners: list[ChangeListener] = []
+        # Cooldowns ended here whose shared copy is still being deleted: not read back meanwhile.
+        self._ending: set[str] = set()
         self._pending: asyncio.Queue[tuple[str, str]] = asyncio.Queue(_MAX_PENDING)
         self._writer: asyncio.Task[None] | None = None
         self._subscriber = ChangeSubscriber(client, self._keys.changes, self._deliver, self._outage)
@@ -101,7 +104,7 @@ class RedisFleet:
     # refresh cooldowns ---------------------------------------------------------------------------
     async def cooldown_until(self, connection_id: str, now: datetime) -> datetime | None:
         until = await self._local.cooldown_until(connection_id, now)
-        if until is not None:
+        if until is not None or connection_id in self._ending:
             return until
         raw = await self._ask(lambda: self._client.get(self._keys.cooldown(connection_id)))
         until = wire.decode_moment(raw)
@@ -119,7 +122,8 @@ class RedisFleet:
 
     def end_cooldown(self, connection_id: str) -> None:
         self._local.end_cooldown(connection_id)
-        self._enqueue("delete", self._keys.cooldown(connection_id))
+        self._ending.add(connection_id)
+        self._enqueue("end_cooldown", connection_id)
 
     # changes -------------------------------------------------------------------------------------
     def publish_change(self, change: Change) -> None:
@@ -173,9 +177,10 @@ class RedisFleet:
     async def _write(self) -> None:
         while True:
             action, argument = await self._pending.get()
-            await self._ask(self._command(action, argument))
-
-    def _command(self, action: str, argument: str) -> Callable[[], Awaitable[Any]]:
-        if action == "publish":
-            return lambda: self._client.publish(self._keys.changes, argument)
-        return lambda: self._client.delete(argument)
+            if action == "publish":
+                await self._ask(partial(self._client.publish, self._keys.changes, argument))
+            else:
+                try:
+                    await self._ask(partial(self._client.delete, self._keys.cooldown(argument)))
+                finally:
+                    self._ending.discard(argument)
