@@ -69,7 +69,10 @@ def table(results: dict[str, Any], targets: list[str], rate: float) -> str:
         cells = [label.format(rate=f"{rate:g}")]
         cells += [_fmt(_value(results, t, scenario, metric), fmt) for t in targets]
         for p, n in ratio_pairs:
-            ratio = _ratio(results, p, n, scenario, metric)
+            # A ratio of two near-zero memory growths says nothing.
+            ratio = (
+                math.nan if metric == "rss_growth_mib" else _ratio(results, p, n, scenario, metric)
+            )
             cells.append(_fmt(ratio, "{:.2f}x"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
