@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +16,11 @@ import pytest
 from passway.errors import (
     ConnectionNeedsReauthorization,
     InvalidClientCredentials,
+    TokenEndpointError,
     TokenRefreshCoolingDown,
 )
+from passway.fleet import Fleet, MemoryFleet, MemoryHub
+from passway.fleet.redis import RedisFleet
 from passway.oauth.manager import TokenManager
 from passway.records import Connection, Credentials, Project
 from passway.settings import Settings
@@ -408,3 +413,56 @@ async def test_revoked_grant_does_not_mark_a_connection_reauthorized_meanwhile(
     stored = await store.get_connection_by_id(connection.id)
     assert stored is not None and stored.status == "working"
     assert access_of(stored) == new_access
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def shared_fleets(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Fleet, Fleet]]:
+    """The fleets of two workers sharing one backend (an in-memory hub, or Redis)."""
+    if request.param == "memory":
+        hub = MemoryHub()
+        yield MemoryFleet(hub), MemoryFleet(hub)
+        return
+    url = os.environ.get("PASSWAY_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("PASSWAY_TEST_REDIS_URL is not set")
+    prefix = f"passway:test-{secrets.token_hex(6)}:"
+    one, two = RedisFleet.from_url(url, prefix=prefix), RedisFleet.from_url(url, prefix=prefix)
+    try:
+        yield one, two
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_a_cooldown_started_by_one_worker_stops_the_others_refresh(
+    store: MemoryStore,
+    oauth: OAuthServer,
+    http: aiohttp.ClientSession,
+    shared_fleets: tuple[Fleet, Fleet],
+) -> None:
+    connection = await stored_expired_connection(store, oauth)
+    settings = Settings(refresh_lease_ttl=5.0, refresh_cooldown=30.0)
+    catalog = oauth_catalog(oauth.url)
+    one, two = (
+        TokenManager(store=store, catalog=catalog, http=http, settings=settings, fleet=fleet)
+        for fleet in shared_fleets
+    )
+    oauth.token_failures = [503]
+    with pytest.raises(TokenEndpointError):
+        await one.ensure_fresh(connection)
+    with pytest.raises(TokenRefreshCoolingDown):
+        await two.ensure_fresh(connection)
+    assert oauth.refresh_calls == 1
+
+    one.forget_cooldown(connection.id)  # re-authorized: every worker may refresh again
+
+    for _ in range(100):  # the shared copy is removed in the background
+        try:
+            fresh = await two.ensure_fresh(connection)
+            break
+        except TokenRefreshCoolingDown:
+            await asyncio.sleep(0.02)
+    else:
+        pytest.fail("the cooldown was not forgotten by the other worker")
+    assert access_of(fresh) != access_of(connection)
+    assert oauth.refresh_calls == 2

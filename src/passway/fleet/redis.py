@@ -3,7 +3,7 @@
 - A window or cooldown is one key per connection (``<prefix>throttle:<id>``,
   ``<prefix>cooldown:<id>``) whose value is its end and whose expiry (PX) is that same end, so Redis
   forgets it on time. A read is one GET, made only when this process knows of none (it keeps a local
-  copy of what it learned).
+  copy of the windows it learned, and of what it wrote).
 - A committed change is PUBLISHed on ``<prefix>changes`` by a background writer; a subscriber task
   per worker passes other processes' changes to the listeners (``subscriber``).
 
@@ -106,12 +106,10 @@ class RedisFleet:
         until = await self._local.cooldown_until(connection_id, now)
         if until is not None or connection_id in self._ending:
             return until
+        # Not copied locally (unlike windows): another process may end it early (re-authorized).
         raw = await self._ask(lambda: self._client.get(self._keys.cooldown(connection_id)))
         until = wire.decode_moment(raw)
-        if until is None or until <= now:
-            return None
-        await self._local.start_cooldown(connection_id, until, now)
-        return until
+        return until if until is not None and until > now else None
 
     async def start_cooldown(self, connection_id: str, until: datetime, now: datetime) -> None:
         await self._local.start_cooldown(connection_id, until, now)

@@ -43,11 +43,14 @@ class Cooldowns:
         raise _cooling_down(connection_id, until, now)
 
     async def check_shared(self, connection_id: str, now: datetime) -> None:
-        """Like ``check``, also asking the fleet (another process's failed refresh counts)."""
+        """Like ``check``, also asking the fleet (another process's failed refresh counts).
+
+        What the fleet says is not kept here: when the cooldown is forgotten (re-authorization in
+        another process), the next attempt must see that at once.
+        """
         self.check(connection_id, now)
         until = await self._fleet.cooldown_until(connection_id, now)
         if until is not None and until > now:
-            self._until[connection_id] = until
             raise _cooling_down(connection_id, until, now)
 
 
