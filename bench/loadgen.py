@@ -25,10 +25,7 @@ import time
 from collections import deque
 from urllib.parse import urlsplit
 
-try:
-    import uvloop
-except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-    uvloop = None
+import uvloop  # comes with uvicorn[standard]
 
 
 class Connection:
@@ -189,8 +186,7 @@ def main() -> None:
     parser.add_argument("--initial-connections", type=int, default=16)
     parser.add_argument("--drain-timeout", type=float, default=30.0)
     args = parser.parse_args()
-    if uvloop is not None:
-        uvloop.install()
+    uvloop.install()
     print(json.dumps(asyncio.run(run(args))))
 
 
