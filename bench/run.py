@@ -132,13 +132,18 @@ def start_bare(upstream: Nginx, work: Path) -> Target:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    wait_for_port(port, process=process)
-    base = f"http://127.0.0.1:{port}"
-    check_injection(base, {"Authorization": "Bearer client"}, f"Bearer {TOKEN}")
 
     def stop() -> None:
         process.terminate()
         process.wait(timeout=10)
+
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, process=process)
+        check_injection(base, {"Authorization": "Bearer client"}, f"Bearer {TOKEN}")
+    except BaseException:
+        stop()
+        raise
 
     return Target("bare-1w", base, {}, process.pid, stop)
 
@@ -158,7 +163,11 @@ def start_target(
     if name.startswith("nginx-"):
         proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
         base = f"http://127.0.0.1:{proxy.port}"
-        check_injection(base, {}, f"Bearer {TOKEN}")
+        try:
+            check_injection(base, {}, f"Bearer {TOKEN}")
+        except BaseException:
+            proxy.stop()
+            raise
         assert proxy.process is not None
         return Target(name, base, {}, proxy.process.pid, proxy.stop)
     src = Path(args_src[variant]) if variant else SRC
