@@ -18,6 +18,7 @@ from passway.crypto import Keyring
 from passway.egress import EgressPolicy, GuardedConnector
 from passway.fleet import Fleet, MemoryFleet
 from passway.oauth.manager import TokenManager
+from passway.proxy.http1_pool import Http1Client
 from passway.settings import Settings, load_settings
 from passway.store.protocol import Store
 
@@ -34,15 +35,18 @@ class Runtime:
     http: aiohttp.ClientSession
     tokens: TokenManager
     fleet: Fleet
+    # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
+    upstream: Http1Client
 
     async def aclose(self) -> None:
         await self.fleet.aclose()
+        await self.upstream.aclose()
         await self.http.close()
         await self.store.close()
 
 
 def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
-    """One pooled keep-alive session for every upstream call (providers and token endpoints)."""
+    """One pooled keep-alive session for the calls Passway makes itself (token endpoints)."""
     # The guarded connector checks every address it is about to connect to (after DNS, IP literals
     # included) against the egress policy.
     connector = GuardedConnector(
@@ -96,6 +100,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         http=http,
         tokens=tokens,
         fleet=fleet,
+        upstream=Http1Client(egress, pool_size=settings.upstream_pool_size),
     )
 
 

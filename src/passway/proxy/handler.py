@@ -3,7 +3,7 @@
     parse proxy headers (``request``) → authenticate the API key and resolve the installation down
     to the provider (``resolve``, cached) → make sure an OAuth token is fresh (``runtime.tokens``)
     → build the upstream request (``core.target``, ``core.headers``, ``core.credentials``: pure)
-    → send it with the shared session and relay the answer as it streams (``upstream``)
+    → send it with the proxy's HTTP/1.1 client and relay the answer as it streams (``upstream``)
     → on a provider 401 with a replayable body: refresh the token and replay once.
 
 Every answer Passway makes itself is a problem+json document (``passway.problems``) with the
@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from passway.core.credentials import place_credentials, set_query_params
 from passway.core.headers import header_value, upstream_request_headers
 from passway.core.target import build_upstream_url
 from passway.errors import PasswayError, Throttled
 from passway.problems import problem_body, problem_headers
 from passway.proxy.body import ClientBody, ClientDisconnected
+from passway.proxy.http1_pool import Http1Response
 from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver
@@ -167,7 +166,7 @@ class ProxyHandler:
         outgoing = self._outgoing(scope, target)
         timeout = self._timeouts.for_call(call.timeout)
         method: str = scope["method"]
-        http = self._runtime.http
+        http = self._runtime.upstream
 
         task = asyncio.current_task()
         assert task is not None
@@ -175,7 +174,7 @@ class ProxyHandler:
         # Most calls are over in milliseconds: watching for the client leaving costs a task, so
         # it starts only for calls still running after WATCH_AFTER seconds.
         timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
-        response: aiohttp.ClientResponse | None = None
+        response: Http1Response | None = None
         try:
             response = await open_upstream(
                 http, method, outgoing.url, outgoing.headers, data, timeout
@@ -215,10 +214,10 @@ class ProxyHandler:
             )
 
     async def _after_429(
-        self, call: ProxyHeaders, target: ProxyTarget, response: aiohttp.ClientResponse
+        self, call: ProxyHeaders, target: ProxyTarget, response: Http1Response
     ) -> Sequence[tuple[bytes, bytes]]:
         now = datetime.now(UTC)
-        window = window_after_429(response.headers.get("Retry-After"), now)
+        window = window_after_429(response.header(b"retry-after"), now)
         await self._fleet.open_throttle_window(target.connection.id, window, now)
         return window.headers() if call.throttle else ()
 

@@ -1,7 +1,7 @@
-"""Send the call to the provider with the shared aiohttp session, and relay its answer.
+"""Send the call to the provider with the proxy's HTTP/1.1 client, and relay its answer.
 
-The session is the one built by ``bootstrap`` (pooled keep-alive connections, no cookie jar, no
-automatic decompression, egress guard in its connector). Redirects are not followed: a 3xx and its
+The client (``http1_pool.Http1Client``, one per worker) pools keep-alive connections, opens new
+ones through the egress guard, never decompresses and never follows redirects: a 3xx and its
 ``Location`` go back to the client as they are. The answer is relayed as it arrives, each piece
 sent (and awaited: a slow client slows the reading from the provider) before the next is read, so
 server-sent events arrive one by one and a large download never sits in memory.
@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
-from yarl import URL
 
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
+from passway.proxy.http1_pool import Http1Client, Http1Response, UpstreamConnectError
 
 logger = logging.getLogger(__name__)
 
@@ -44,35 +44,35 @@ def upstream_failure(exc: BaseException) -> PasswayError:
         return denial
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout("The provider did not answer in time.")
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, UpstreamConnectError):
         return UpstreamError("Could not connect to the provider.")
     return UpstreamError("The provider closed the connection without a complete answer.")
 
 
 async def open_upstream(
-    session: aiohttp.ClientSession,
+    client: Http1Client,
     method: str,
     url: str,
     headers: Sequence[tuple[str, str]],
     body: Body,
     client_timeout: aiohttp.ClientTimeout,
-) -> aiohttp.ClientResponse:
+) -> Http1Response:
     """Send the request; return once the provider's status and headers are in."""
     try:
-        return await session.request(
+        return await client.request(
             method,
-            URL(url, encoded=True),
-            headers=headers,
-            data=body,
-            allow_redirects=False,
-            timeout=client_timeout,
+            url,
+            headers,
+            body,
+            connect_timeout=client_timeout.sock_connect,
+            read_timeout=client_timeout.sock_read,
         )
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         raise upstream_failure(exc) from None
 
 
 async def relay_response(
-    response: aiohttp.ClientResponse,
+    response: Http1Response,
     send: Send,
     *,
     head: bool,
@@ -87,18 +87,17 @@ async def relay_response(
     if head or bodyless or response.status < 200:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
-    content = response.content
     try:
         while True:
-            chunk = await content.readany()
+            chunk = await response.read()
             if not chunk:
                 break
             # The last piece carries the end of the body: one message fewer for small answers.
-            last = content.at_eof()
+            last = response.complete
             await send({"type": "http.response.body", "body": chunk, "more_body": not last})
             if last:
                 return
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+    except (TimeoutError, OSError) as exc:
         logger.warning("provider answer broke off mid-body: %s", type(exc).__name__)
         raise UpstreamAborted(type(exc).__name__) from None
     await send({"type": "http.response.body", "body": b"", "more_body": False})

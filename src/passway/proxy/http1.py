@@ -1,0 +1,261 @@
+"""One HTTP/1.1 connection to a provider: an ``asyncio.Protocol`` parsing answers with httptools.
+
+Passway carries this small client for the proxy path only (``http1_pool`` pools the connections and
+opens them through the egress guard): aiohttp's general-purpose client cost about half the CPU time
+of a proxied call. Token endpoints keep using aiohttp.
+
+A connection serves one exchange at a time (no pipelining). ``begin`` arms a fresh parser and writes
+the request head; the caller then awaits ``wait_head`` and reads the body with ``read``. Body pieces
+are kept as they arrive; past ``HIGH_WATER`` buffered bytes the socket stops being read until the
+caller catches up, so a slow client slows the provider down instead of filling memory. Every wait is
+bounded by the read timeout (the longest silence allowed). A connection is reusable only when its
+answer was read to the end, the provider allowed keep-alive, and nothing unexpected arrived.
+
+Failures are typed: ``StaleConnection`` when the connection broke before any byte of the answer
+(a reused connection the provider had closed: safe to retry for some requests), ``BrokenAnswer``
+when it broke later or the answer could not be parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import cast
+
+import httptools
+
+HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
+_BODYLESS = frozenset({204, 304})
+
+
+class StaleConnection(ConnectionError):
+    """The connection closed before any byte of the answer arrived."""
+
+
+class BrokenAnswer(ConnectionError):
+    """The answer broke off, or was not valid HTTP/1.1."""
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class Http1Connection(asyncio.Protocol):
+    """The protocol side of one pooled connection; ``key`` is (scheme, host, port)."""
+
+    def __init__(self, key: tuple[str, str, int], on_lost: Callable[[Http1Connection], None]):
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.exchanges = 0  # how many requests this connection has carried
+        self.idle_since = 0.0
+        self._on_lost = on_lost
+        self._loop = asyncio.get_running_loop()
+        self._parser: httptools.HttpResponseParser | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self._write_paused = False
+        self._reading_paused = False
+        self._active = False
+        self._head_only = False
+        self._error: BaseException | None = None
+        self._got_bytes = False
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self._head_done = False
+        self.complete = False
+        self._keep_alive = False
+        self._until_close = False
+        self._pieces: list[bytes] = []
+        self._buffered = 0
+
+    # asyncio.Protocol ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        if not self._active or self._parser is None:
+            self._fail(BrokenAnswer("data from the provider while no request was pending"))
+            return
+        self._got_bytes = True
+        try:
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            self._fail(BrokenAnswer(f"invalid answer from the provider: {type(exc).__name__}"))
+            return
+        self._wake()
+
+    def eof_received(self) -> bool | None:
+        return None  # close the transport; connection_lost settles the exchange
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        was_closed, self.closed = self.closed, True
+        if self._active and not self.complete and self._error is None:
+            if self._head_done and self._until_close:
+                self.complete = True  # a body delimited by the end of the connection
+                self._keep_alive = False
+            elif not self._got_bytes:
+                self._error = StaleConnection("the provider closed the connection")
+            else:
+                self._error = BrokenAnswer("the provider closed the connection mid-answer")
+        self._wake()
+        self._wake_drain()
+        if not was_closed:
+            self._on_lost(self)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_drain()
+
+    # httptools callbacks -----------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self._keep_alive = False  # a second answer to one request: do not trust this connection
+        else:
+            self.headers = []
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value.strip(b" \t")))
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        status = self._parser.get_status_code()
+        self.status = status
+        if status < 200:
+            return  # an interim answer (100 Continue, 103 Early Hints): skipped
+        self._head_done = True
+        self._keep_alive = self._parser.should_keep_alive()
+        if self._head_only or status in _BODYLESS:
+            self.complete = True
+            return
+        framed = False
+        for name, _ in self.headers:
+            lowered = name.lower()
+            if lowered == b"content-length" or lowered == b"transfer-encoding":
+                framed = True
+                break
+        self._until_close = not framed
+
+    def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
+        self._pieces.append(body)
+        self._buffered += len(body)
+        if self._buffered > HIGH_WATER and not self._reading_paused and self.transport:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def on_message_complete(self) -> None:
+        if self.status >= 200:
+            self.complete = True
+
+    # the exchange ------------------------------------------------------------------------------
+    def begin(self, head: bytes, *, head_only: bool) -> None:
+        """Start an exchange: a fresh parser, then the request head (and small body) written."""
+        if self.closed or self.transport is None or self.transport.is_closing():
+            raise StaleConnection("the pooled connection is closed")
+        self.exchanges += 1
+        self._parser = httptools.HttpResponseParser(self)
+        self._active = True
+        self._head_only = head_only
+        self._error = None
+        self._got_bytes = False
+        self.status = 0
+        self.headers = []
+        self._head_done = self.complete = self._keep_alive = self._until_close = False
+        self._pieces = []
+        self._buffered = 0
+        self.transport.write(head)
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the socket's write buffer is full (flow control for request bodies)."""
+        while self._write_paused and not self.closed:
+            self._drain = self._loop.create_future()
+            try:
+                await self._drain
+            finally:
+                self._drain = None
+        if self.closed:
+            raise self._error or BrokenAnswer("the provider closed the connection")
+
+    async def wait_head(self, read_timeout: float | None) -> None:
+        """Return once the final status and headers are in."""
+        while not self._head_done:
+            if self._error is not None:
+                raise self._error
+            await self._wait(read_timeout)
+
+    async def read(self, read_timeout: float | None) -> bytes:
+        """The body bytes buffered so far (waiting for some), or ``b""`` at the end."""
+        while True:
+            if self._pieces:
+                pieces = self._pieces
+                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                self._pieces = []
+                self._buffered = 0
+                if self._reading_paused and self.transport is not None:
+                    self._reading_paused = False
+                    self.transport.resume_reading()
+                return data
+            if self.complete:
+                return b""
+            if self._error is not None:
+                raise self._error
+            await self._wait(read_timeout)
+
+    @property
+    def reusable(self) -> bool:
+        return self.complete and self._keep_alive and not self.closed and self._error is None
+
+    def finish(self) -> None:
+        """The exchange is over and the connection goes back to the pool."""
+        self._active = False
+        self._parser = None
+
+    def fail(self, error: BaseException) -> None:
+        """Abandon the exchange with ``error`` (seen by whoever waits) and drop the connection."""
+        self._fail(error)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.abort()  # never reused; abort also skips a TLS close handshake wait
+
+    # internals ---------------------------------------------------------------------------------
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None and not self.complete:
+            self._error = error
+        self._keep_alive = False
+        self._wake()
+        self.close()
+
+    async def _wait(self, read_timeout: float | None) -> None:
+        """Until the protocol has news, or ``TimeoutError`` after ``read_timeout`` seconds."""
+        waiter = self._loop.create_future()
+        self._waiter = waiter
+        timer = None
+        if read_timeout is not None:
+            timer = self._loop.call_later(read_timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._waiter = None
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _wake_drain(self) -> None:
+        waiter = self._drain
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)

@@ -1,0 +1,340 @@
+"""The proxy's upstream client: pooled HTTP/1.1 connections opened through the egress guard.
+
+- Pool: idle keep-alive connections per (scheme, host, port), newest reused first; at most
+  ``pool_size`` connections open in all (a call beyond that waits, after closing an idle connection
+  of another origin if there is one); idle connections expire after ``idle_timeout`` seconds; a
+  connection is pooled again only when its answer was read to the end
+  (``Http1Connection.reusable``).
+- Retry: a reused connection that breaks before any byte of the answer (the provider closed it
+  while idle) is replaced by a new one once, only when the request is idempotent or no byte of its
+  body has been taken yet (a stream already read from cannot be sent again).
+- Connecting: the host is resolved with ``loop.getaddrinfo`` and every address goes through the
+  ``EgressPolicy`` (IP literals too) before a socket is opened to an allowed one; ``https`` uses
+  ``ssl.create_default_context()`` (certificate and host name checked, SNI sent). The connect
+  timeout covers resolution, connection and TLS handshake.
+- Request bodies: ``bytes`` are written with the head; streams are written by a task, chunk by
+  chunk, waiting while the socket's write buffer is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+
+from passway.egress import EgressPolicy
+from passway.proxy.http1 import Http1Connection, StaleConnection
+from passway.proxy.http1_request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
+
+Key = tuple[str, str, int]
+_ONE_WRITE = 64 * 1024  # bodies up to this size go out in the same write as the head
+
+
+class UpstreamConnectError(ConnectionError):
+    """No connection could be opened to the provider (resolution or connection failed)."""
+
+
+class _BodyStream:
+    """A request body stream that remembers whether anything has been taken from it."""
+
+    def __init__(self, source: AsyncIterator[bytes]) -> None:
+        self._source = source
+        self.started = False
+
+    def __aiter__(self) -> _BodyStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self.started = True
+        return await self._source.__anext__()
+
+
+class Http1Response:
+    """The provider's answer: status and raw headers are in; the body is read with ``read``."""
+
+    __slots__ = ("_client", "_conn", "_settled", "_timeout", "_writer", "raw_headers", "status")
+
+    def __init__(
+        self,
+        conn: Http1Connection,
+        client: Http1Client,
+        writer: asyncio.Task[None] | None,
+        timeout: float | None,
+    ) -> None:
+        self.status = conn.status
+        self.raw_headers = conn.headers
+        self._conn = conn
+        self._client = client
+        self._writer = writer
+        self._timeout = timeout
+        self._settled = False
+
+    @property
+    def complete(self) -> bool:
+        """The whole body has been received (what ``read`` returns next is the rest of it)."""
+        return self._conn.complete
+
+    async def read(self) -> bytes:
+        """The next body bytes, ``b""`` at the end; ``TimeoutError`` after a silence, or a
+        ``ConnectionError`` if the answer broke off."""
+        return await self._conn.read(self._timeout)
+
+    def header(self, name: bytes) -> str | None:
+        """The first value of header ``name`` (given lower-case), decoded as latin-1."""
+        for key, value in self.raw_headers:
+            if key.lower() == name:
+                return value.decode("latin-1")
+        return None
+
+    def release(self) -> None:
+        """Done with the answer: the connection is pooled again if it can be, closed otherwise."""
+        if self._settled:
+            return
+        self._settled = True
+        writer = self._writer
+        if writer is not None and not writer.done():
+            writer.cancel()  # the provider answered before taking the whole body
+            self._conn.close()
+            return
+        self._client.release(self._conn)
+
+    def close(self) -> None:
+        """Abandon the answer: the connection is closed, never reused."""
+        if self._settled:
+            return
+        self._settled = True
+        if self._writer is not None:
+            self._writer.cancel()
+        self._conn.close()
+
+
+async def _send_stream(conn: Http1Connection, body: _BodyStream, chunked: bool) -> None:
+    try:
+        async for chunk in body:
+            if not chunk:
+                continue
+            if chunked:
+                conn.write(b"%x\r\n" % len(chunk))
+                conn.write(chunk)
+                conn.write(b"\r\n")
+            else:
+                conn.write(chunk)
+            await conn.drain()
+        if chunked:
+            conn.write(b"0\r\n\r\n")
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - handed on: whoever waits for the answer raises it
+        conn.fail(exc)  # the client left (ClientDisconnected), the socket broke, ...
+
+
+def _may_retry(method: str, data: bytes | None, stream: _BodyStream | None) -> bool:
+    """Whether the request may go again on a new connection: idempotent, or nothing of its body
+    consumed (a stream nobody read from yet; a buffered body only for idempotent methods)."""
+    if stream is not None:
+        return not stream.started
+    return not data or method in IDEMPOTENT_METHODS
+
+
+class Http1Client:
+    """One per worker process; see the module docstring."""
+
+    def __init__(
+        self,
+        egress: EgressPolicy,
+        *,
+        pool_size: int,
+        idle_timeout: float = 15.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._egress = egress
+        self._cap = max(1, pool_size)
+        self._idle_timeout = idle_timeout
+        self._ssl = ssl_context
+        self._idle: dict[Key, list[Http1Connection]] = {}
+        self._open = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    @property
+    def open_connections(self) -> int:
+        return self._open
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | AsyncIterator[bytes] | None,
+        *,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+    ) -> Http1Response:
+        """Send the request; return once the final status and headers are in."""
+        origin, target = split_url(url)
+        data = body if isinstance(body, bytes) else None
+        stream = None if body is None or isinstance(body, bytes) else _BodyStream(body)
+        frame = framing(method, headers, data, stream is not None)
+        head = encode_head(method, target, origin, headers, frame)
+        chunked = frame.startswith("Transfer-Encoding")
+        conn = self._take_idle(origin.key)
+        retried = False
+        while True:
+            if conn is None:
+                conn = await self._connect(origin, connect_timeout)
+            reused = conn.exchanges > 0
+            writer: asyncio.Task[None] | None = None
+            try:
+                if data and len(data) > _ONE_WRITE:
+                    conn.begin(head, head_only=method == "HEAD")
+                    conn.write(data)
+                else:
+                    conn.begin(head + data if data else head, head_only=method == "HEAD")
+                if stream is not None:
+                    writer = asyncio.create_task(_send_stream(conn, stream, chunked))
+                await conn.wait_head(read_timeout)
+                return Http1Response(conn, self, writer, read_timeout)
+            except StaleConnection:
+                if writer is not None:
+                    writer.cancel()
+                conn.close()
+                if retried or not reused or not _may_retry(method, data, stream):
+                    raise
+                retried = True
+                conn = None
+            except BaseException:
+                if writer is not None:
+                    writer.cancel()
+                conn.close()
+                raise
+
+    def release(self, conn: Http1Connection) -> None:
+        """Pool ``conn`` again if its exchange ended cleanly; close it otherwise."""
+        if self._closed or not conn.reusable:
+            conn.close()
+            return
+        conn.finish()
+        conn.idle_since = asyncio.get_running_loop().time()
+        self._idle.setdefault(conn.key, []).append(conn)
+        if self._sweeper is None:
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.call_later(self._idle_timeout, self._sweep)
+        self._wake_one()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+
+    # the pool ----------------------------------------------------------------------------------
+    def _take_idle(self, key: Key) -> Http1Connection | None:
+        idle = self._idle.get(key)
+        if not idle:
+            return None
+        now = asyncio.get_running_loop().time()
+        while idle:
+            conn = idle.pop()
+            if conn.closed:
+                continue
+            if now - conn.idle_since > self._idle_timeout:
+                conn.close()
+                continue
+            return conn
+        return None
+
+    def _sweep(self) -> None:
+        self._sweeper = None
+        now = asyncio.get_running_loop().time()
+        for key, idle in list(self._idle.items()):
+            fresh = [c for c in idle if not c.closed and now - c.idle_since <= self._idle_timeout]
+            for conn in idle:
+                if conn not in fresh:
+                    conn.close()
+            if fresh:
+                self._idle[key] = fresh
+            else:
+                del self._idle[key]
+        if self._idle and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._sweeper = loop.call_later(self._idle_timeout, self._sweep)
+
+    def _evict_one_idle(self) -> bool:
+        for idle in self._idle.values():
+            while idle:
+                conn = idle.pop(0)  # the oldest
+                if not conn.closed:
+                    conn.close()
+                    return True
+        return False
+
+    async def _reserve(self) -> None:
+        """Count a new connection, waiting while ``pool_size`` are open."""
+        while self._open >= self._cap:
+            self._evict_one_idle()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        self._open += 1
+
+    def _lost(self, conn: Http1Connection) -> None:
+        self._open -= 1
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def _connect(self, origin: Origin, connect_timeout: float | None) -> Http1Connection:
+        await self._reserve()
+        try:
+            async with asyncio.timeout(connect_timeout):
+                return await self._open_connection(origin)
+        except BaseException:
+            self._open -= 1
+            self._wake_one()
+            raise
+
+    async def _open_connection(self, origin: Origin) -> Http1Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise UpstreamConnectError(f"cannot resolve {origin.host}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        allowed = self._egress.check(origin.host, addresses)  # raises EgressRefused
+        tls = self._tls() if origin.scheme == "https" else None
+        error: OSError | None = None
+        for address in allowed:
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: Http1Connection(origin.key, self._lost),
+                    host=address,
+                    port=origin.port,
+                    ssl=tls,
+                    server_hostname=origin.host if tls is not None else None,
+                )
+            except OSError as exc:  # ssl.SSLError included
+                error = exc
+                continue
+            return conn
+        raise UpstreamConnectError(f"cannot connect to {origin.host}") from error
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return self._ssl
