@@ -20,7 +20,8 @@ from cryptography.x509.oid import NameOID
 
 from passway.egress import EgressPolicy, EgressRefused
 from passway.proxy.http1 import BrokenAnswer, StaleConnection
-from passway.proxy.http1_pool import Http1Client, Http1Response, UpstreamConnectError
+from passway.proxy.http1_pool import Http1Client, UpstreamConnectError
+from passway.proxy.http1_response import Http1Response
 
 LOOPBACK = EgressPolicy.from_settings(["127.0.0.1", "::1", "localhost"])
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]

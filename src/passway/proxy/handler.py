@@ -28,7 +28,7 @@ from passway.core.target import build_upstream_url
 from passway.errors import PasswayError, Throttled
 from passway.problems import problem_body, problem_headers
 from passway.proxy.body import ClientBody, ClientDisconnected
-from passway.proxy.http1_pool import Http1Response
+from passway.proxy.http1_response import Http1Response
 from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver

@@ -8,8 +8,9 @@ A connection serves one exchange at a time (no pipelining). ``begin`` arms a fre
 the request head; the caller then awaits ``wait_head`` and reads the body with ``read``. Body pieces
 are kept as they arrive; past ``HIGH_WATER`` buffered bytes the socket stops being read until the
 caller catches up, so a slow client slows the provider down instead of filling memory. Every wait is
-bounded by the read timeout (the longest silence allowed). A connection is reusable only when its
-answer was read to the end, the provider allowed keep-alive, and nothing unexpected arrived.
+bounded by the read timeout (the longest silence allowed; ``http1_deadlines`` keeps the clock). A
+connection is reusable only when its answer was read to the end, the provider allowed keep-alive,
+and nothing unexpected arrived.
 
 Failures are typed: ``StaleConnection`` when the connection broke before any byte of the answer
 (a reused connection the provider had closed: safe to retry for some requests), ``BrokenAnswer``
@@ -24,6 +25,8 @@ from typing import cast
 
 import httptools
 
+from passway.proxy.http1_deadlines import Deadlines
+
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
 _BODYLESS = frozenset({204, 304})
 
@@ -36,16 +39,17 @@ class BrokenAnswer(ConnectionError):
     """The answer broke off, or was not valid HTTP/1.1."""
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
 class Http1Connection(asyncio.Protocol):
     """The protocol side of one pooled connection; ``key`` is (scheme, host, port)."""
 
-    def __init__(self, key: tuple[str, str, int], on_lost: Callable[[Http1Connection], None]):
+    def __init__(
+        self,
+        key: tuple[str, str, int],
+        on_lost: Callable[[Http1Connection], None],
+        deadlines: Deadlines,
+    ) -> None:
         self.key = key
+        self._deadlines = deadlines
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.exchanges = 0  # how many requests this connection has carried
@@ -240,14 +244,12 @@ class Http1Connection(asyncio.Protocol):
         """Until the protocol has news, or ``TimeoutError`` after ``read_timeout`` seconds."""
         waiter = self._loop.create_future()
         self._waiter = waiter
-        timer = None
         if read_timeout is not None:
-            timer = self._loop.call_later(read_timeout, _expire, waiter)
+            self._deadlines.add(waiter, read_timeout)
         try:
             await waiter
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._deadlines.discard(waiter)
             self._waiter = None
 
     def _wake(self) -> None:

@@ -26,7 +26,9 @@ from collections.abc import AsyncIterator, Sequence
 
 from passway.egress import EgressPolicy
 from passway.proxy.http1 import Http1Connection, StaleConnection
+from passway.proxy.http1_deadlines import Deadlines
 from passway.proxy.http1_request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
+from passway.proxy.http1_response import BodyStream, Http1Response, send_stream
 
 Key = tuple[str, str, int]
 _ONE_WRITE = 64 * 1024  # bodies up to this size go out in the same write as the head
@@ -36,101 +38,7 @@ class UpstreamConnectError(ConnectionError):
     """No connection could be opened to the provider (resolution or connection failed)."""
 
 
-class _BodyStream:
-    """A request body stream that remembers whether anything has been taken from it."""
-
-    def __init__(self, source: AsyncIterator[bytes]) -> None:
-        self._source = source
-        self.started = False
-
-    def __aiter__(self) -> _BodyStream:
-        return self
-
-    async def __anext__(self) -> bytes:
-        self.started = True
-        return await self._source.__anext__()
-
-
-class Http1Response:
-    """The provider's answer: status and raw headers are in; the body is read with ``read``."""
-
-    __slots__ = ("_client", "_conn", "_settled", "_timeout", "_writer", "raw_headers", "status")
-
-    def __init__(
-        self,
-        conn: Http1Connection,
-        client: Http1Client,
-        writer: asyncio.Task[None] | None,
-        timeout: float | None,
-    ) -> None:
-        self.status = conn.status
-        self.raw_headers = conn.headers
-        self._conn = conn
-        self._client = client
-        self._writer = writer
-        self._timeout = timeout
-        self._settled = False
-
-    @property
-    def complete(self) -> bool:
-        """The whole body has been received (what ``read`` returns next is the rest of it)."""
-        return self._conn.complete
-
-    async def read(self) -> bytes:
-        """The next body bytes, ``b""`` at the end; ``TimeoutError`` after a silence, or a
-        ``ConnectionError`` if the answer broke off."""
-        return await self._conn.read(self._timeout)
-
-    def header(self, name: bytes) -> str | None:
-        """The first value of header ``name`` (given lower-case), decoded as latin-1."""
-        for key, value in self.raw_headers:
-            if key.lower() == name:
-                return value.decode("latin-1")
-        return None
-
-    def release(self) -> None:
-        """Done with the answer: the connection is pooled again if it can be, closed otherwise."""
-        if self._settled:
-            return
-        self._settled = True
-        writer = self._writer
-        if writer is not None and not writer.done():
-            writer.cancel()  # the provider answered before taking the whole body
-            self._conn.close()
-            return
-        self._client.release(self._conn)
-
-    def close(self) -> None:
-        """Abandon the answer: the connection is closed, never reused."""
-        if self._settled:
-            return
-        self._settled = True
-        if self._writer is not None:
-            self._writer.cancel()
-        self._conn.close()
-
-
-async def _send_stream(conn: Http1Connection, body: _BodyStream, chunked: bool) -> None:
-    try:
-        async for chunk in body:
-            if not chunk:
-                continue
-            if chunked:
-                conn.write(b"%x\r\n" % len(chunk))
-                conn.write(chunk)
-                conn.write(b"\r\n")
-            else:
-                conn.write(chunk)
-            await conn.drain()
-        if chunked:
-            conn.write(b"0\r\n\r\n")
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - handed on: whoever waits for the answer raises it
-        conn.fail(exc)  # the client left (ClientDisconnected), the socket broke, ...
-
-
-def _may_retry(method: str, data: bytes | None, stream: _BodyStream | None) -> bool:
+def _may_retry(method: str, data: bytes | None, stream: BodyStream | None) -> bool:
     """Whether the request may go again on a new connection: idempotent, or nothing of its body
     consumed (a stream nobody read from yet; a buffered body only for idempotent methods)."""
     if stream is not None:
@@ -157,6 +65,7 @@ class Http1Client:
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._deadlines: Deadlines | None = None  # made in the running loop, on first connect
         self._closed = False
 
     @property
@@ -176,7 +85,7 @@ class Http1Client:
         """Send the request; return once the final status and headers are in."""
         origin, target = split_url(url)
         data = body if isinstance(body, bytes) else None
-        stream = None if body is None or isinstance(body, bytes) else _BodyStream(body)
+        stream = None if body is None or isinstance(body, bytes) else BodyStream(body)
         frame = framing(method, headers, data, stream is not None)
         head = encode_head(method, target, origin, headers, frame)
         chunked = frame.startswith("Transfer-Encoding")
@@ -194,9 +103,9 @@ class Http1Client:
                 else:
                     conn.begin(head + data if data else head, head_only=method == "HEAD")
                 if stream is not None:
-                    writer = asyncio.create_task(_send_stream(conn, stream, chunked))
+                    writer = asyncio.create_task(send_stream(conn, stream, chunked))
                 await conn.wait_head(read_timeout)
-                return Http1Response(conn, self, writer, read_timeout)
+                return Http1Response(conn, self.release, writer, read_timeout)
             except StaleConnection:
                 if writer is not None:
                     writer.cancel()
@@ -318,11 +227,14 @@ class Http1Client:
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         allowed = self._egress.check(origin.host, addresses)  # raises EgressRefused
         tls = self._tls() if origin.scheme == "https" else None
+        if self._deadlines is None:
+            self._deadlines = Deadlines(loop)
+        deadlines = self._deadlines
         error: OSError | None = None
         for address in allowed:
             try:
                 _, conn = await loop.create_connection(
-                    lambda: Http1Connection(origin.key, self._lost),
+                    lambda: Http1Connection(origin.key, self._lost, deadlines),
                     host=address,
                     port=origin.port,
                     ssl=tls,

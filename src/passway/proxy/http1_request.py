@@ -53,7 +53,10 @@ def split_url(url: str) -> tuple[Origin, str]:
         raise ValueError("upstream URL without a scheme")
     slash = rest.find("/")
     query = rest.find("?")
-    cut = min(i for i in (slash, query, len(rest)) if i >= 0)
+    if slash < 0:
+        cut = query if query >= 0 else len(rest)
+    else:
+        cut = query if 0 <= query < slash else slash
     target = rest[cut:]
     if not target.startswith("/"):
         target = "/" + target
@@ -76,6 +79,10 @@ def framing(
     return ""
 
 
+def _names_host(headers: Sequence[tuple[str, str]]) -> bool:
+    return any(len(name) == 4 and name.lower() == "host" for name, _ in headers)
+
+
 def encode_head(
     method: str, target: str, origin: Origin, headers: Sequence[tuple[str, str]], frame: str
 ) -> bytes:
@@ -83,14 +90,11 @@ def encode_head(
 
     Raises ``ValueError`` if a header carries CR or LF (a header injection never leaves).
     """
-    lines = [f"{method} {target} HTTP/1.1\r\n"]
-    if not any(name.lower() == "host" for name, _ in headers):
-        lines.append(f"Host: {origin.host_header}\r\n")
-    lines.extend(f"{name}: {value}\r\n" for name, value in headers)
-    lines.append(frame)
-    lines.append("\r\n")
-    text = "".join(lines)
-    expected = len(lines) if frame else len(lines) - 1  # one line break per non-empty line
+    fields = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    host = "" if _names_host(headers) else f"Host: {origin.host_header}\r\n"
+    text = f"{method} {target} HTTP/1.1\r\n{host}{fields}{frame}\r\n"
+    # One line break per line: request line, Host, each header, the framing line, the end.
+    expected = 2 + len(headers) + (1 if host else 0) + (1 if frame else 0)
     if text.count("\n") != expected or text.count("\r") != expected:
         raise ValueError("Newline or carriage return character detected in a request header")
     return text.encode("latin-1")

@@ -23,7 +23,8 @@ import aiohttp
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
-from passway.proxy.http1_pool import Http1Client, Http1Response, UpstreamConnectError
+from passway.proxy.http1_pool import Http1Client, UpstreamConnectError
+from passway.proxy.http1_response import Http1Response
 
 logger = logging.getLogger(__name__)
 
