@@ -54,12 +54,29 @@ def connection_named(headers: Iterable[Header]) -> frozenset[bytes]:
     return frozenset(named)
 
 
-def _framing_drop(headers: list[Header]) -> frozenset[bytes]:
-    """``content-length`` must go when ``transfer-encoding`` is present (it is being re-framed)."""
-    for name, _ in headers:
-        if name.lower() == b"transfer-encoding":
-            return frozenset({b"content-length"})
-    return frozenset()
+def _message_drop(headers: list[Header]) -> frozenset[bytes]:
+    """What this message's own headers add to the drop list: the names its ``Connection`` lists,
+    and ``content-length`` when ``transfer-encoding`` is present (it is being re-framed).
+
+    One pass, and no set built for the common message that has neither.
+    """
+    named: set[bytes] | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"connection":
+            if named is None:
+                named = set()
+            named.update(token.strip().lower() for token in value.split(b",") if token.strip())
+        elif lowered == b"transfer-encoding":
+            if named is None:
+                named = set()
+            named.add(b"content-length")
+    return _EMPTY if named is None else frozenset(named)
+
+
+_EMPTY: frozenset[bytes] = frozenset()
+_REQUEST_DROP = HOP_BY_HOP | CLIENT_ONLY
+_BODYLESS_DROP = HOP_BY_HOP | {b"content-length"}
 
 
 def upstream_request_headers(
@@ -70,18 +87,12 @@ def upstream_request_headers(
     ``credential_headers`` are the lower-cased names the credential placement sets.
     Values are decoded as latin-1 so every byte survives the trip through the HTTP client.
     """
-    headers = list(client_headers)
-    drop = (
-        HOP_BY_HOP
-        | CLIENT_ONLY
-        | credential_headers
-        | connection_named(headers)
-        | _framing_drop(headers)
-    )
+    headers = client_headers if isinstance(client_headers, list) else list(client_headers)
+    extra = _message_drop(headers) | credential_headers
     out: list[tuple[str, str]] = []
     for name, value in headers:
         lowered = name.lower()
-        if lowered in drop or lowered.startswith(_AMP_PREFIX):
+        if lowered in _REQUEST_DROP or lowered in extra or lowered.startswith(_AMP_PREFIX):
             continue
         out.append((lowered.decode("latin-1"), value.decode("latin-1")))
     return out
@@ -97,14 +108,15 @@ def downstream_response_headers(
     (``bodyless_status``) ``Content-Length`` is dropped: there is no body, and a 304's length of the
     cached representation would make the server expect one.
     """
-    headers = list(upstream_headers)
-    drop = HOP_BY_HOP | connection_named(headers) | _framing_drop(headers)
-    if bodyless_status:
-        drop = drop | {b"content-length"}
+    headers = upstream_headers if isinstance(upstream_headers, list) else list(upstream_headers)
+    drop = _BODYLESS_DROP if bodyless_status else HOP_BY_HOP
+    extra = _message_drop(headers)
     return [
         (name, value)
         for name, value in headers
-        if (lowered := name.lower()) not in drop and not lowered.startswith(_PASSWAY_PREFIX)
+        if (lowered := name.lower()) not in drop
+        and lowered not in extra
+        and not lowered.startswith(_PASSWAY_PREFIX)
     ]
 
 
