@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from passway.api import connections, installations, integrations, oauth, projects, provider_apps
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
+from passway.api.input_guard import InputGuardMiddleware
 from passway.services.context import ServiceContext
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     app.state.services = services_for(runtime)
     app.state.runtime = runtime
     install_error_handlers(app)
+    # Added first, so it runs inside RequestContextMiddleware and its answers carry a request id.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     for module in (oauth, provider_apps, projects, integrations, installations, connections):
         app.include_router(module.router)

@@ -18,11 +18,11 @@ from typing import cast
 import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import Field
 
 from passway import problems
 from passway.api.auth import CurrentPrincipal, CurrentProject, Services
-from passway.api.schemas import MetadataIn, metadata_values
+from passway.api.schemas import MetadataIn, RequestBody, metadata_values
 from passway.errors import OAuthProviderDenied, PasswayError
 from passway.oauth import flow, pages
 from passway.records import OAuthState
@@ -31,7 +31,7 @@ from passway.services import access
 router = APIRouter(tags=["oauth"])
 
 
-class OAuthConnectIn(BaseModel):
+class OAuthConnectIn(RequestBody):
     projectIdOrName: str
     groupRef: str
     consumerRef: str
@@ -39,14 +39,14 @@ class OAuthConnectIn(BaseModel):
     groupName: str | None = None
     consumerName: str | None = None
     providerWorkspaceRef: str | None = None
-    providerMetadata: dict[str, str | MetadataIn] = {}
+    providerMetadata: dict[str, str | MetadataIn] = Field(default_factory=dict)
     providerAppId: str | None = None
     redirectUrl: str | None = None
 
 
-class OAuthUpdateIn(BaseModel):
+class OAuthUpdateIn(RequestBody):
     providerWorkspaceRef: str | None = None
-    providerMetadata: dict[str, str | MetadataIn] = {}
+    providerMetadata: dict[str, str | MetadataIn] = Field(default_factory=dict)
     providerAppId: str | None = None
     redirectUrl: str | None = None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from pydantic import Field
 
 from passway.api.auth import CurrentProject, Services
+from passway.api.schemas import RequestBody
 from passway.api.views import rfc3339
 from passway.oauth import apps
 from passway.records import ProviderApp
@@ -15,15 +16,15 @@ from passway.records import ProviderApp
 router = APIRouter(prefix="/v1/projects/{projectIdOrName}/provider-apps", tags=["provider apps"])
 
 
-class ProviderAppIn(BaseModel):
+class ProviderAppIn(RequestBody):
     provider: str
     clientId: str
     clientSecret: str
-    scopes: list[str] = []
+    scopes: list[str] = Field(default_factory=list)
     externalRef: str | None = None
 
 
-class ProviderAppPatch(BaseModel):
+class ProviderAppPatch(RequestBody):
     provider: str | None = None
     clientId: str | None = None
     clientSecret: str | None = None

@@ -11,29 +11,44 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from passway.api.input_guard import bad_text_error, find_bad_text
 from passway.records import Credentials, OAuthToken
 from passway.services.connections import NewConnection
 
 
-class ProjectCreate(BaseModel):
+class RequestBody(BaseModel):
+    """Base of every request body: text that no store can keep (NUL, unpaired surrogates) is a
+    400 naming the field, before any field is read (see ``passway.api.input_guard``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        where = find_bad_text(data)
+        if where is not None:
+            # Not a ValueError: pydantic lets it through, so the issue keeps the field's path.
+            raise bad_text_error("body", where)
+        return data
+
+
+class ProjectCreate(RequestBody):
     name: str = Field(description="2-128 letters, digits and inner '-'; stored lower-case")
     appName: str | None = None
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestBody):
     label: str
     scopes: list[str] = []
 
 
-class ApiKeyPatch(BaseModel):
+class ApiKeyPatch(RequestBody):
     label: str | None = None
     scopes: list[str] | None = None
     active: bool | None = None
 
 
-class IntegrationsBatch(BaseModel):
+class IntegrationsBatch(RequestBody):
     sourceYaml: str = Field(description="The amp.yaml file's text")
 
 
@@ -75,7 +90,7 @@ class MetadataIn(BaseModel):
     value: str
 
 
-class CredentialFields(BaseModel):
+class CredentialFields(RequestBody):
     """The credential fields a connection may carry; exactly one is expected."""
 
     apiKey: str | None = None
@@ -141,12 +156,12 @@ class ConnectionChanges(CredentialFields):
     providerMetadata: dict[str, str | MetadataIn] | None = None
 
 
-class ConnectionPatch(BaseModel):
+class ConnectionPatch(RequestBody):
     updateMask: list[str]
     connection: ConnectionChanges = ConnectionChanges()
 
 
-class InstallationCreate(BaseModel):
+class InstallationCreate(RequestBody):
     groupRef: str
     groupName: str | None = None
     connectionId: str | None = None
@@ -160,7 +175,7 @@ class InstallationChanges(BaseModel):
     config: dict[str, Any] | None = None
 
 
-class InstallationPatch(BaseModel):
+class InstallationPatch(RequestBody):
     updateMask: list[str]
     installation: InstallationChanges = InstallationChanges()
 

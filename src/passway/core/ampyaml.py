@@ -5,11 +5,17 @@ Every problem found becomes one ``Issue`` whose ``name`` is the path of the fiel
 one ``InvalidAmpYaml``, so a developer fixes the file in one round. ``read``, ``write`` and
 ``subscribe`` are accepted and kept with the integration, but Passway only acts on ``proxy``: the
 result carries a warning saying so, and one for any key it does not know.
+
+The file is untrusted text, so loading is bounded: nesting deeper than ``MAX_DEPTH`` (PyYAML
+composes recursively) and more than ``MAX_VALUES`` values once aliases are expanded (a "billion
+laughs" file is small but expands exponentially, and an alias may even contain itself) are refused.
+What is kept is plain JSON data: keys become strings, and values JSON has no type for (dates,
+``.nan``, ``!!binary``, ``!!set``) become their text.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,6 +28,8 @@ from passway.core.target import module_issues
 from passway.errors import InvalidAmpYaml, Issue
 
 SPEC_VERSION = "1.0.0"
+MAX_DEPTH = 32
+MAX_VALUES = 100_000
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]{1,64}$")
 DISPLAY_NAME_MAX = 100
 ACTIONS = ("read", "write", "subscribe", "proxy")
@@ -78,9 +86,41 @@ def parse_amp_yaml(text: str, catalog: Catalog) -> AmpFile:
     return AmpFile(tuple(specs), tuple(warnings))
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses nesting deeper than ``MAX_DEPTH`` before the stack runs out."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped stub
+                problem = f"nested deeper than {MAX_DEPTH} levels"
+                raise yaml.composer.ComposerError(None, None, problem, mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooLarge(Exception):
+    pass
+
+
 def _load(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        return _plain(loaded, [MAX_VALUES], 0)
+    except _TooLarge:
+        detail = (
+            f"more than {MAX_VALUES} values or deeper than {MAX_DEPTH} levels "
+            "once aliases are expanded"
+        )
+        raise InvalidAmpYaml(
+            f"amp.yaml is too large: {detail}.", issues=[Issue("body", "sourceYaml", detail)]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -89,6 +129,34 @@ def _load(text: str) -> Any:
             f"amp.yaml is not valid YAML{where}: {problem}.",
             issues=[Issue("body", "sourceYaml", f"YAML syntax error{where}: {problem}")],
         ) from None
+
+
+def _plain(value: Any, budget: list[int], depth: int) -> Any:
+    """``value`` as JSON data, counting every value against ``budget[0]`` (aliases included)."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_DEPTH:
+        raise _TooLarge
+    if isinstance(value, dict):
+        return {_key(k): _plain(v, budget, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(item, budget, depth + 1) for item in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, set):  # !!set: its members, in a stable order
+        return sorted(_key(item) for item in value)
+    return str(value)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
 
 
 def _integration(
@@ -155,7 +223,7 @@ def _integration(
         module=module,
         proxy_enabled=proxy_enabled,
         use_module=use_module,
-        spec=json.loads(json.dumps(entry, default=str)),
+        spec=entry,
     )
 
 

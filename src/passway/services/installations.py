@@ -5,10 +5,15 @@ group's newest connection for the integration's provider is used; with one, it m
 of this project (else 404) for the integration's provider (else 400). ``PATCH`` takes an
 ``updateMask`` naming ``connectionId``, ``config`` or a dotted path inside it
 (``config.content.proxy.enabled``), applied from the ``installation`` object.
+
+``config`` is free-form JSON kept as given, so it is bounded: at most ``CONFIG_MAX_DEPTH`` levels
+(deeper documents cannot be written back as JSON) and only finite numbers (``NaN`` and
+``Infinity``, which Python's JSON parser accepts, are not JSON and PostgreSQL refuses them).
 """
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,6 +26,7 @@ from passway.services.context import ServiceContext
 from passway.services.integrations import get_integration
 
 HEALTHY = "healthy"
+CONFIG_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +37,28 @@ class InstallationView:
     connection: Connection | None
 
 
+def _config_shape_issue(value: Any, name: str, depth: int = 0) -> Issue | None:
+    """The first place where ``value`` is nested too deep or holds a non-finite number."""
+    if depth > CONFIG_MAX_DEPTH:
+        return Issue("body", name, f"nested deeper than {CONFIG_MAX_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        return Issue("body", name, "numbers must be finite")
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, Mapping):
+        children = [(f"{name}.{key}", inner) for key, inner in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{name}[{index}]", inner) for index, inner in enumerate(value)]
+    for child_name, child in children:
+        issue = _config_shape_issue(child, child_name, depth + 1)
+        if issue is not None:
+            return issue
+    return None
+
+
 def _check_config(config: Mapping[str, Any], name: str = "config") -> list[Issue]:
+    shape = _config_shape_issue(config, name)
+    if shape is not None:
+        return [shape]
     content = config.get("content", {})
     if not isinstance(content, Mapping):
         return [Issue("body", f"{name}.content", "must be an object")]
@@ -178,7 +205,17 @@ async def update_installation(
         if mask == "config":
             new_config = dict(config or {})
         elif mask.startswith("config."):
-            new_config = _set_path(new_config, mask.split(".")[1:], _get_path(config, mask))
+            path = mask.split(".")[1:]
+            if not all(path) or len(path) > CONFIG_MAX_DEPTH:
+                issues.append(
+                    Issue(
+                        "body",
+                        f"updateMask[{index}]",
+                        f"config.<path>: 1-{CONFIG_MAX_DEPTH} non-empty names separated by '.'",
+                    )
+                )
+                continue
+            new_config = _set_path(new_config, path, _get_path(config, mask))
         elif mask != "connectionId":
             issues.append(Issue("body", f"updateMask[{index}]", "not a field that can be updated"))
     if "connectionId" in update_mask and not connection_id:

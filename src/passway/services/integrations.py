@@ -27,7 +27,8 @@ class Deployment:
 
 async def deploy_amp_yaml(ctx: ServiceContext, project: Project, source_yaml: str) -> Deployment:
     """Validate the whole file first, then write every integration in one store call."""
-    if len(source_yaml.encode()) > SOURCE_MAX_BYTES:
+    # "surrogatepass": text with an unpaired surrogate is measured here and refused by the parser.
+    if len(source_yaml.encode("utf-8", "surrogatepass")) > SOURCE_MAX_BYTES:
         raise InvalidAmpYaml(
             "amp.yaml is too large.",
             issues=[Issue("body", "sourceYaml", f"at most {SOURCE_MAX_BYTES} bytes")],
