@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from passway.catalog import Catalog, parse_provider
@@ -210,3 +212,88 @@ def test_a_yaml_syntax_error_names_its_line() -> None:
         parse_amp_yaml("specVersion: 1.0.0\nintegrations:\n  - name: [unclosed\n", CATALOG)
     assert "line 4" in caught.value.detail or "line 3" in caught.value.detail
     assert caught.value.issues[0].name == "sourceYaml"
+
+
+VALID = H + "name: n1\n    provider: intercom\n    proxy:\n      enabled: true\n"
+
+
+def _laughs(levels: int) -> str:
+    """A "billion laughs" value: small text, 10**levels values once aliases are expanded."""
+    lines = ["      a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"      a{level}: &a{level} [{refs}]")
+    return VALID + "    extra:\n" + "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_quickly_as_too_large() -> None:
+    text = _laughs(9)
+    assert len(text) < 1000
+    with pytest.raises(InvalidAmpYaml) as caught:
+        parse_amp_yaml(text, CATALOG)
+    assert caught.value.issues[0].name == "sourceYaml"
+    assert "aliases" in caught.value.issues[0].detail
+
+
+def test_an_alias_that_contains_itself_is_refused() -> None:
+    assert names_of(VALID + "    extra: &loop [*loop]\n") == ["sourceYaml"]
+
+
+def test_aliases_and_merge_keys_within_the_budget_are_expanded() -> None:
+    text = (
+        "specVersion: 1.0.0\nintegrations:\n"
+        "  - &base {name: one, provider: intercom, proxy: {enabled: true}}\n"
+        "  - <<: *base\n    name: two\n"
+    )
+    amp = parse_amp_yaml(text, CATALOG)
+    assert [(i.name, i.provider, i.proxy_enabled) for i in amp.integrations] == [
+        ("one", "intercom", True),
+        ("two", "intercom", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        VALID + "    extra: " + "{a: " * 2000 + "1" + "}" * 2000 + "\n",
+        VALID + "    extra:\n" + "".join("  " * (i + 3) + f"k{i}:\n" for i in range(200)),
+    ],
+    ids=["flow-lists", "flow-maps", "block-maps"],
+)
+def test_deep_nesting_is_a_named_error_not_a_stack_overflow(text: str) -> None:
+    with pytest.raises(InvalidAmpYaml) as caught:
+        parse_amp_yaml(text, CATALOG)
+    assert "nested deeper than" in caught.value.detail
+    assert caught.value.issues[0].name == "sourceYaml"
+
+
+def test_values_json_has_no_type_for_are_kept_as_text() -> None:
+    text = VALID + (
+        "    2001-01-01: a date key\n"
+        "    7: an int key\n"
+        "    ~: a null key\n"
+        "    read:\n"
+        "      when: 2001-01-01T10:00:00Z\n"
+        "      ratio: .nan\n"
+        "      limit: .inf\n"
+        "      blob: !!binary aGVsbG8=\n"
+        "      tags: !!set {b, a}\n"
+    )
+    spec = parse_amp_yaml(text, CATALOG).integrations[0].spec
+    assert spec["2001-01-01"] == "a date key"
+    assert spec["7"] == "an int key"
+    assert spec["null"] == "a null key"
+    read = spec["read"]
+    assert read["when"].startswith("2001-01-01")
+    assert (read["ratio"], read["limit"]) == ("nan", "inf")
+    assert isinstance(read["blob"], str)
+    assert read["tags"] == ["a", "b"]
+    json.dumps(spec, allow_nan=False)  # storable and answerable as strict JSON
+
+
+@pytest.mark.parametrize(
+    "text", ["- just\n- a list\n", "'a string'\n", "42\n", "", "!!binary aGVsbG8=\n"]
+)
+def test_a_document_that_is_not_a_mapping_is_one_issue(text: str) -> None:
+    assert names_of(text) == [""]
