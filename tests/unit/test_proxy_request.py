@@ -94,6 +94,49 @@ def test_throttle_mode_is_case_insensitive_and_typos_refused() -> None:
         parse_proxy_headers(headers(**{"x-amp-rate-limiter-mode": "fast"}), max_timeout=1)
 
 
-def test_header_names_are_matched_case_insensitively_first_value_wins() -> None:
-    raw = [(k.upper(), v) for k, v in headers()] + [(b"x-api-key", b"second")]
+def test_header_names_are_matched_case_insensitively() -> None:
+    raw = [(k.upper(), v) for k, v in headers()] + [(b"x-api-key", b"pw_key")]
     assert parse_proxy_headers(raw, max_timeout=1).api_key == "pw_key"
+
+
+@pytest.mark.parametrize(
+    "name", ["x-amp-project-id", "x-api-key", "x-amp-installation-id", "x-amp-rate-limiter-mode"]
+)
+def test_a_header_sent_twice_with_different_values_is_refused_by_name(name: str) -> None:
+    other = str(uuid.uuid4()) if name == "x-amp-project-id" else "other"
+    first = headers(**{"x-amp-rate-limiter-mode": "throttle"})
+    raw = [*first, (name.upper().encode(), other.encode())]
+    with pytest.raises(MissingHeaders) as caught:
+        parse_proxy_headers(raw, max_timeout=600)
+    assert [(i.location, i.name) for i in caught.value.issues] == [("header", name)]
+
+
+def test_a_header_repeated_with_the_same_value_is_accepted() -> None:
+    raw = [*headers(), (b"X-Amp-Installation-Id", b" inst-1 ")]
+    assert parse_proxy_headers(raw, max_timeout=600).installation_id == "inst-1"
+
+
+def test_conflicting_versions_are_refused_even_when_the_first_is_1() -> None:
+    raw = [*headers(), (b"x-amp-proxy-version", b"2")]
+    with pytest.raises(MissingHeaders) as caught:
+        parse_proxy_headers(raw, max_timeout=600)
+    assert [i.name for i in caught.value.issues] == ["x-amp-proxy-version"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"", b"   ", b"\xff\xfe", b"a" * 65536, b"{not-a-uuid}", b"0000-00000000000g"],
+)
+def test_a_malformed_project_id_is_a_header_issue_never_an_exception(value: bytes) -> None:
+    raw = [(k, v) for k, v in headers() if k != b"x-amp-project-id"]
+    raw.append((b"x-amp-project-id", value))
+    with pytest.raises(MissingHeaders) as caught:
+        parse_proxy_headers(raw, max_timeout=600)
+    assert [i.name for i in caught.value.issues] == ["x-amp-project-id"]
+    assert all(len(str(i.value or "")) <= 64 for i in caught.value.issues)
+
+
+def test_non_ascii_header_bytes_are_read_as_latin_1_not_an_error() -> None:
+    raw = [(k, v) for k, v in headers() if k != b"x-amp-installation-id"]
+    raw.append((b"x-amp-installation-id", b"inst-\xe9\xff"))
+    assert parse_proxy_headers(raw, max_timeout=600).installation_id == "inst-\xe9\xff"

@@ -1,7 +1,9 @@
 """Read and validate the proxy's own request headers (``x-amp-*``, ``x-api-key``). Pure.
 
 Every problem with them is reported at once, one ``Issue`` per header, so a client fixes its call in
-one round. The headers a proxy call carries:
+one round. A header sent twice with different values is refused rather than resolved by order: two
+project ids or installation ids in one call mean the caller (or something between) is confused, and
+acting for either could be acting for the wrong customer. The headers a proxy call carries:
 
 - ``x-amp-proxy-version``: must be ``1``.
 - ``x-amp-project-id``: the project's UUID.
@@ -80,10 +82,14 @@ def parse_proxy_headers(
 ) -> ProxyHeaders:
     """Validate the proxy headers; raise ``UnsupportedProxyVersion`` or ``MissingHeaders``."""
     found: dict[bytes, str] = {}
+    conflicting: list[bytes] = []
     for name, value in headers:
         lowered = name.lower()
-        if lowered in _WANTED and lowered not in found:
-            found[lowered] = value.decode("latin-1").strip()
+        if lowered in _WANTED:
+            text = value.decode("latin-1").strip()
+            first = found.setdefault(lowered, text)
+            if first != text and lowered not in conflicting:
+                conflicting.append(lowered)
 
     version = found.get(b"x-amp-proxy-version", "")
     if version != "1":
@@ -92,7 +98,10 @@ def parse_proxy_headers(
             issues=[Issue("header", "x-amp-proxy-version", "Must be 1.", version[:16])],
         )
 
-    issues: list[Issue] = []
+    issues = [
+        Issue("header", name.decode(), "Sent more than once with different values.")
+        for name in conflicting
+    ]
     raw_project = found.get(b"x-amp-project-id", "")
     project_id = _canonical_uuid(raw_project) if raw_project else None
     if not raw_project:
