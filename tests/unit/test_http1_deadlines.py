@@ -7,16 +7,16 @@ import asyncio
 
 import pytest
 
-from passway.proxy.http1_deadlines import TICK, Deadlines
+from passway.proxy.http1_deadlines import TICK, Deadlines, expire
 
 
 async def test_an_overdue_wait_fails_within_a_tick_and_a_discarded_one_never() -> None:
     loop = asyncio.get_running_loop()
-    deadlines = Deadlines(loop)
+    deadlines = Deadlines()
     overdue: asyncio.Future[None] = loop.create_future()
     ended: asyncio.Future[None] = loop.create_future()
-    deadlines.add(overdue, 0.1)
-    deadlines.add(ended, 0.1)
+    deadlines.add(overdue, 0.1, expire)
+    deadlines.add(ended, 0.1, expire)
     deadlines.discard(ended)
     started = loop.time()
     with pytest.raises(TimeoutError):
@@ -28,9 +28,9 @@ async def test_an_overdue_wait_fails_within_a_tick_and_a_discarded_one_never() -
 
 async def test_a_wait_done_in_time_is_left_alone() -> None:
     loop = asyncio.get_running_loop()
-    deadlines = Deadlines(loop)
+    deadlines = Deadlines()
     waiter: asyncio.Future[None] = loop.create_future()
-    deadlines.add(waiter, 0.2)
+    deadlines.add(waiter, 0.2, expire)
     loop.call_later(0.05, waiter.set_result, None)
     await waiter
     deadlines.discard(waiter)

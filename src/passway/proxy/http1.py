@@ -25,7 +25,7 @@ from typing import cast
 
 import httptools
 
-from passway.proxy.http1_deadlines import Deadlines
+from passway.proxy.http1_deadlines import Deadlines, expire
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
 _BODYLESS = frozenset({204, 304})
@@ -245,7 +245,7 @@ class Http1Connection(asyncio.Protocol):
         waiter = self._loop.create_future()
         self._waiter = waiter
         if read_timeout is not None:
-            self._deadlines.add(waiter, read_timeout)
+            self._deadlines.add(waiter, read_timeout, expire)
         try:
             await waiter
         finally:

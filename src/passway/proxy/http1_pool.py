@@ -65,7 +65,7 @@ class Http1Client:
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
-        self._deadlines: Deadlines | None = None  # made in the running loop, on first connect
+        self._deadlines = Deadlines()
         self._closed = False
 
     @property
@@ -227,8 +227,6 @@ class Http1Client:
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         allowed = self._egress.check(origin.host, addresses)  # raises EgressRefused
         tls = self._tls() if origin.scheme == "https" else None
-        if self._deadlines is None:
-            self._deadlines = Deadlines(loop)
         deadlines = self._deadlines
         error: OSError | None = None
         for address in allowed:
