@@ -100,6 +100,21 @@ async def test_the_openapi_document_and_docs_are_served(client: httpx.AsyncClien
     assert "text/html" in docs.headers["content-type"]
 
 
+async def test_the_openapi_document_says_errors_are_problems_not_422_shapes(
+    client: httpx.AsyncClient,
+) -> None:
+    """Input errors are answered 400 problem+json, so no operation may document FastAPI's 422
+    HTTPValidationError; every operation documents its 4XX/5XX answers as problem+json."""
+    document = (await client.get("/v1/openapi.json")).json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            for status in ("4XX", "5XX"):
+                assert "application/problem+json" in responses[status]["content"], (method, path)
+    assert "HTTPValidationError" not in document.get("components", {}).get("schemas", {})
+
+
 async def test_the_provider_catalog_is_public(client: httpx.AsyncClient) -> None:
     providers = (await client.get("/v1/providers")).json()
     assert len(providers) >= 200

@@ -7,7 +7,7 @@ The OAuth routers (``api.oauth``, ``api.provider_apps``) are included before the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -19,6 +19,52 @@ from passway.services.context import ServiceContext
 
 if TYPE_CHECKING:
     from passway.bootstrap import Runtime
+
+
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; the x-passway-error header carries the code.",
+    "required": ["type", "title", "status", "detail", "code", "requestId"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "subsystem": {"type": "string"},
+        "time": {"type": "string"},
+        "requestId": {"type": "string"},
+        "retryable": {"type": "boolean"},
+        "retryAfter": {"type": "number"},
+        "remedy": {"type": "string"},
+        "context": {"type": "object"},
+        "issues": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "in": {"enum": ["body", "header", "path", "query"]},
+                    "name": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "value": {},
+                },
+            },
+        },
+    },
+}
+# Every error answer is a problem document (input errors are 400, not FastAPI's default 422 shape);
+# documenting the ranges replaces FastAPI's HTTPValidationError response on each operation.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+    }
+    for status, description in (
+        ("4XX", "Refused: invalid input (400), bad key (401/403), not found (404), ..."),
+        ("5XX", "Passway or a provider failed"),
+    )
+}
 
 
 def services_for(runtime: Runtime) -> ServiceContext:
@@ -46,6 +92,6 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     for module in (oauth, provider_apps, projects, integrations, installations, connections):
-        app.include_router(module.router)
-    app.include_router(provider_routes.router)
+        app.include_router(module.router, responses=PROBLEM_RESPONSES)
+    app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
     return app
