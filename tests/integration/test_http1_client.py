@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import datetime
 import ipaddress
+import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -381,6 +383,10 @@ async def test_an_answer_breaking_off_mid_body_is_an_error(client: Http1Client) 
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n")
         elif b"/garbage" in request:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
+        elif b"/until-close" in request:  # a reset, not an end: the body is not complete
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc")
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         else:
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
         await writer.drain()
@@ -388,7 +394,7 @@ async def test_an_answer_breaking_off_mid_body_is_an_error(client: Http1Client) 
         writer.transport.abort()
 
     async with raw_server(broken) as server:
-        for path in ("/length", "/chunked", "/garbage"):
+        for path in ("/length", "/chunked", "/garbage", "/until-close"):
             with pytest.raises(BrokenAnswer):
                 await call(client, server.url(path))
 

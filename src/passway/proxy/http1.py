@@ -96,8 +96,8 @@ class Http1Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         was_closed, self.closed = self.closed, True
         if self._active and not self.complete and self._error is None:
-            if self._head_done and self._until_close:
-                self.complete = True  # a body delimited by the end of the connection
+            if self._head_done and self._until_close and exc is None:
+                self.complete = True  # a body delimited by the end of the connection (not a reset)
                 self._keep_alive = False
             elif not self._got_bytes:
                 self._error = StaleConnection("the provider closed the connection")
@@ -214,6 +214,11 @@ class Http1Connection(asyncio.Protocol):
             if self._error is not None:
                 raise self._error
             await self._wait(read_timeout)
+
+    @property
+    def open(self) -> bool:
+        """Neither closed nor closing (an idle connection that can take a request)."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     @property
     def reusable(self) -> bool:

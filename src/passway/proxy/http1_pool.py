@@ -151,7 +151,7 @@ class Http1Client:
         now = asyncio.get_running_loop().time()
         while idle:
             conn = idle.pop()
-            if conn.closed:
+            if not conn.open:
                 continue
             if now - conn.idle_since > self._idle_timeout:
                 conn.close()
