@@ -229,3 +229,27 @@ async def test_an_alias_bomb_is_a_quick_400_and_deploys_nothing(world: World) ->
     assert problem(response, 400)["code"] == "invalid_amp_yaml"
     missing = await world.client.get(f"{world.base}/integrations/bomb", headers=world.headers)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://example.test:99999/done", "https://example.test:port/"]
+)
+async def test_an_unsplittable_redirect_url_is_a_400_on_the_field(world: World, url: str) -> None:
+    connect = await world.client.post(
+        "/v1/oauth-connect",
+        json={
+            "projectIdOrName": world.base.rsplit("/", 1)[1],
+            "groupRef": "g",
+            "consumerRef": "c",
+            "provider": APIKEY_BEARER,
+            "redirectUrl": url,
+        },
+        headers=world.headers,
+    )
+    assert ("body", "redirectUrl") in issue_names(problem(connect, 400))
+    update = await world.client.patch(
+        f"{world.base}/connections/any:oauth-update",
+        json={"redirectUrl": url},
+        headers=world.headers,
+    )
+    assert ("body", "redirectUrl") in issue_names(problem(update, 400))

@@ -13,12 +13,13 @@ the ``x-passway-error`` marker header.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Annotated, cast
+from urllib.parse import urlsplit
 
 import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from passway import problems
 from passway.api.auth import CurrentPrincipal, CurrentProject, Services
@@ -31,6 +32,20 @@ from passway.services import access
 router = APIRouter(tags=["oauth"])
 
 
+def _parseable_url(value: str | None) -> str | None:
+    """Refuse what ``urllib`` cannot even split (``http://[::1``, a port past 65535): such a URL
+    would otherwise raise deep inside the flow instead of being a 400 on ``redirectUrl``."""
+    if value is not None:
+        try:
+            urlsplit(value).port  # noqa: B018 - read for the ValueError it raises
+        except ValueError:
+            raise ValueError("must be an absolute http(s) URL") from None
+    return value
+
+
+RedirectUrl = Annotated[str | None, AfterValidator(_parseable_url)]
+
+
 class OAuthConnectIn(RequestBody):
     projectIdOrName: str
     groupRef: str
@@ -41,14 +56,14 @@ class OAuthConnectIn(RequestBody):
     providerWorkspaceRef: str | None = None
     providerMetadata: dict[str, str | MetadataIn] = Field(default_factory=dict)
     providerAppId: str | None = None
-    redirectUrl: str | None = None
+    redirectUrl: RedirectUrl = None
 
 
 class OAuthUpdateIn(RequestBody):
     providerWorkspaceRef: str | None = None
     providerMetadata: dict[str, str | MetadataIn] = Field(default_factory=dict)
     providerAppId: str | None = None
-    redirectUrl: str | None = None
+    redirectUrl: RedirectUrl = None
 
 
 @router.post(
