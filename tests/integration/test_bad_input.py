@@ -253,3 +253,15 @@ async def test_an_unsplittable_redirect_url_is_a_400_on_the_field(world: World, 
         headers=world.headers,
     )
     assert ("body", "redirectUrl") in issue_names(problem(update, 400))
+
+
+async def test_two_different_api_keys_in_one_request_are_refused(world: World) -> None:
+    for keys in ([world.key, "pw_other"], ["pw_other", world.key]):
+        response = await world.client.get(
+            world.base, headers=[("X-Api-Key", keys[0]), ("X-Api-Key", keys[1])]
+        )
+        assert issue_names(problem(response, 400)) == [("header", "X-Api-Key")]
+    same = await world.client.get(
+        world.base, headers=[("X-Api-Key", world.key), ("x-api-key", world.key)]
+    )
+    assert same.status_code == 200, same.text

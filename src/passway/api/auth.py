@@ -14,6 +14,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader
 
+from passway.errors import InvalidRequest, Issue
 from passway.records import Project
 from passway.services import access
 from passway.services.access import Principal
@@ -37,9 +38,16 @@ Services = Annotated[ServiceContext, Depends(get_services)]
 
 
 async def current_principal(
+    request: Request,
     services: Services,
     api_key: Annotated[str | None, Depends(_api_key_scheme)],
 ) -> Principal:
+    # Two different keys in one request are refused, as on the proxy, not resolved by order.
+    if len(set(request.headers.getlist(API_KEY_HEADER))) > 1:
+        raise InvalidRequest(
+            "X-Api-Key was sent more than once with different values.",
+            issues=[Issue("header", API_KEY_HEADER, "Sent more than once with different values.")],
+        )
     return await access.authenticate(services, api_key)
 
 
