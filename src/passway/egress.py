@@ -5,12 +5,13 @@ could otherwise make Passway call its own network: a loopback admin port, a data
 address, the cloud metadata service. By default every address that is not globally routable is
 refused; ``PASSWAY_EGRESS_ALLOW`` lists the hosts and networks an operator wants reachable anyway.
 
-The check runs on the addresses aiohttp is about to connect to, after DNS resolution, inside the
-connector (``GuardedConnector``): there is no window between the check and the connection for a DNS
-answer to change (rebinding), and IP-literal hosts, which aiohttp never hands to a resolver, are
-checked the same way. A refusal raises ``EgressRefused`` (an ``OSError``, so aiohttp wraps it in a
-``ClientConnectorError`` as it does any connection failure) before any socket is opened; the proxy
-turns it back into ``passway.errors.EgressDenied`` with ``egress_denial``.
+The check runs on the addresses about to be connected to, after DNS resolution: in the proxy's own
+HTTP/1.1 pool (``passway.proxy.http1_pool``) for proxied calls, and inside the aiohttp connector
+(``GuardedConnector``) for token endpoints. There is no window between the check and the connection
+for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. A refusal
+raises ``EgressRefused`` (an ``OSError``; aiohttp wraps it in a ``ClientConnectorError`` as it does
+any connection failure) before any socket is opened; the proxy turns it back into
+``passway.errors.EgressDenied`` with ``egress_denial``.
 """
 
 from __future__ import annotations

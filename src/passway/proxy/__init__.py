@@ -6,7 +6,8 @@
     cache.py        the per-project, single-flight, bounded cache behind ``resolve``
     invalidation.py the change-feed watcher that keeps other workers' caches honest
     body.py         the client's body (buffered when small, streamed otherwise) and disconnects
-    upstream.py     send with the shared aiohttp session, relay the answer as it streams
+    upstream.py     send with the pooled HTTP/1.1 client, relay the answer as it streams
+    http1*.py       that client: connection, pool (egress guard, TLS), request, response, deadlines
     timeouts.py     connect/read timeouts and the ``x-amp-timeout-seconds`` override
     throttle.py     throttle mode after a provider 429
 

@@ -16,8 +16,7 @@ already started, the client's connection is dropped instead (a clean short body 
 from __future__ import annotations
 
 import math
-
-import aiohttp
+from dataclasses import dataclass
 
 from passway.errors import Issue
 
@@ -37,16 +36,21 @@ def parse_timeout_override(raw: str, max_timeout: float) -> tuple[float | None, 
     return min(seconds, max_timeout), None
 
 
+@dataclass(frozen=True, slots=True)
+class CallTimeouts:
+    """Seconds allowed to connect, and of silence while reading, for one call."""
+
+    connect: float
+    read: float
+
+
 class UpstreamTimeouts:
-    """The ``aiohttp.ClientTimeout`` for each call, built once for the default case."""
+    """The ``CallTimeouts`` for each call, built once for the default case."""
 
     def __init__(self, connect: float, read: float) -> None:
-        self._connect = connect
-        self.default = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
+        self.default = CallTimeouts(connect, read)
 
-    def for_call(self, override: float | None) -> aiohttp.ClientTimeout:
+    def for_call(self, override: float | None) -> CallTimeouts:
         if override is None:
             return self.default
-        return aiohttp.ClientTimeout(
-            total=None, sock_connect=min(self._connect, override), sock_read=override
-        )
+        return CallTimeouts(min(self.default.connect, override), override)

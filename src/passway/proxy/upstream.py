@@ -18,13 +18,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import aiohttp
-
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
 from passway.proxy.http1_pool import Http1Client, UpstreamConnectError
 from passway.proxy.http1_response import Http1Response
+from passway.proxy.timeouts import CallTimeouts
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ async def open_upstream(
     url: str,
     headers: Sequence[tuple[str, str]],
     body: Body,
-    client_timeout: aiohttp.ClientTimeout,
+    timeouts: CallTimeouts,
 ) -> Http1Response:
     """Send the request; return once the provider's status and headers are in."""
     try:
@@ -65,8 +64,8 @@ async def open_upstream(
             url,
             headers,
             body,
-            connect_timeout=client_timeout.sock_connect,
-            read_timeout=client_timeout.sock_read,
+            connect_timeout=timeouts.connect,
+            read_timeout=timeouts.read,
         )
     except (TimeoutError, OSError) as exc:
         raise upstream_failure(exc) from None
