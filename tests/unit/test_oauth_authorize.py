@@ -111,3 +111,16 @@ def test_callback_url_is_under_the_public_url() -> None:
 )
 def test_after_connect_redirects_must_be_absolute_http_urls(url: str, ok: bool) -> None:
     assert is_acceptable_redirect(url) is ok
+
+
+def test_a_redirect_url_that_cannot_be_split_is_refused_not_raised() -> None:
+    from passway.oauth.authorize import is_acceptable_redirect
+
+    assert is_acceptable_redirect("https://app.example/done?x=1")
+    for bad in (
+        "http://[::1",
+        "https://app.example:port/",
+        "https://user:pw@app.example/",
+        "ftp://x",
+    ):
+        assert not is_acceptable_redirect(bad), bad

@@ -54,9 +54,14 @@ def callback_url(public_url: str) -> str:
 
 def is_acceptable_redirect(url: str) -> bool:
     """A developer's after-connect URL must be an absolute http(s) URL without credentials."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return False
     return (
-        parts.scheme in ("http", "https")
+        port_ok
+        and parts.scheme in ("http", "https")
         and bool(parts.hostname)
         and parts.username is None
         and parts.password is None
