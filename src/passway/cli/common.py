@@ -74,16 +74,20 @@ def run(coroutine: Awaitable[T]) -> T:
 
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[ServiceContext]:
-    """The services over the configured database (migrated to the newest schema on open)."""
-    from passway.crypto import Keyring
-    from passway.store.sql import SqlStore
+    """The services over the configured database (migrated to the newest schema on open).
 
-    catalog = load_catalog(settings.catalog_file)
-    store = await SqlStore.open(settings.resolved_database_url, Keyring.load_or_create(settings))
+    Built by the same composition root as the server, so the CLI has the same store, keyring and
+    token manager (a token refresh from the CLI is coordinated with running servers).
+    """
+    from passway.bootstrap import build_runtime
+
+    runtime = await build_runtime(settings, load_catalog(settings.catalog_file))
     try:
-        yield ServiceContext(store=store, catalog=catalog, settings=settings)
+        yield ServiceContext(
+            store=runtime.store, catalog=runtime.catalog, settings=settings, tokens=runtime.tokens
+        )
     finally:
-        await store.close()
+        await runtime.aclose()
 
 
 async def project_named(services: ServiceContext, id_or_name: str) -> Project:
