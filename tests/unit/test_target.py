@@ -22,7 +22,8 @@ from passway.errors import (
     ProxyNotEnabled,
     TemplateVariableMissing,
 )
-from passway.records import Connection, Credentials, Integration, MetadataValue
+from passway.records import Connection, Integration, MetadataValue
+from support.records import Records
 
 BASES = [
     "https://api.example.com",
@@ -213,24 +214,11 @@ def _integration(module: str | None = None, use_module: bool = False) -> Integra
 
 
 def _connection(workspace_ref: str | None, **metadata: str) -> Connection:
-    return Connection(
-        id="c1",
-        project_id="p1",
+    return Records().connection(
+        "p1",
         provider="p",
-        group_ref="g",
-        group_name=None,
-        consumer_ref="u",
-        consumer_name=None,
         provider_workspace_ref=workspace_ref,
-        provider_consumer_ref=None,
         provider_metadata={k: MetadataValue(v) for k, v in metadata.items()},
-        auth_scheme="basic",
-        status="working",
-        credentials=Credentials(),
-        provider_app_id=None,
-        version=1,
-        create_time=NOW,
-        update_time=NOW,
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +17,8 @@ from passway.core.templates import (
     workspace_ref_from_token_value,
 )
 from passway.errors import InvalidTarget, TemplateVariableMissing
-from passway.records import Connection, Credentials, MetadataValue
+from passway.records import Connection, MetadataValue
+from support.records import Records
 
 CATALOG = load_catalog()
 
@@ -29,25 +29,8 @@ def _provider(**fields: Any) -> Provider:
 
 
 def _connection(workspace_ref: str | None = None, **metadata: MetadataValue) -> Connection:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    return Connection(
-        id="c1",
-        project_id="p1",
-        provider="p",
-        group_ref="g",
-        group_name=None,
-        consumer_ref="u",
-        consumer_name=None,
-        provider_workspace_ref=workspace_ref,
-        provider_consumer_ref=None,
-        provider_metadata=metadata,
-        auth_scheme="basic",
-        status="working",
-        credentials=Credentials(),
-        provider_app_id=None,
-        version=1,
-        create_time=now,
-        update_time=now,
+    return Records().connection(
+        "p1", provider="p", provider_workspace_ref=workspace_ref, provider_metadata=metadata
     )
 
 
