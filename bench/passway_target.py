@@ -82,9 +82,16 @@ class PasswayServer:
     token: str
     # Another source tree (a variant under study) instead of this checkout's ``src``.
     src: Path = SRC
+    # Proxy calls go to this port (the proxy listener, ``PASSWAY_PROXY_PORT``); None: the main port.
+    proxy_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     command: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def proxy_base(self) -> str:
+        """Where proxy calls go."""
+        return f"http://127.0.0.1:{self.proxy_port or self.port}"
 
     @property
     def pid(self) -> int:
@@ -107,6 +114,7 @@ class PasswayServer:
             "PASSWAY_LOG_LEVEL": "warning",
             "PASSWAY_ACCESS_LOG": "false",
             "PASSWAY_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
+            "PASSWAY_PROXY_PORT": "" if self.proxy_port is None else str(self.proxy_port),
             # The checkout's code, whether or not the package is installed in the environment.
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(self.src), os.environ.get("PYTHONPATH")])
@@ -120,6 +128,8 @@ class PasswayServer:
             )
             try:
                 wait_for_port(self.port, process=self.process, timeout=60)
+                if self.proxy_port is not None:
+                    wait_for_port(self.proxy_port, process=self.process, timeout=60)
                 return
             except RuntimeError:
                 if not cli:

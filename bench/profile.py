@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--post", action="store_true", help="64 KB POSTs instead of 1 KB GETs")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument(
+        "--main-port", action="store_true", help="proxy calls on the main port (uvicorn)"
+    )
     parser.add_argument("--native", action="store_true", help="include C frames (py-spy --native)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--src", type=Path, default=SRC, help="source tree (default: src/)")
@@ -95,12 +98,18 @@ def main() -> None:
         make_files(work / "root")
         upstream = start_upstream(work / "upstream", free_port(), work / "root", 1, False)
         passway = PasswayServer(
-            work / "passway", free_port(), 1, upstream.port, TOKEN, src=args.src
+            work / "passway",
+            free_port(),
+            1,
+            upstream.port,
+            TOKEN,
+            src=args.src,
+            proxy_port=None if args.main_port else free_port(),
         )
         try:
             passway.start()
             passway.provision()
-            base = f"http://127.0.0.1:{passway.port}"
+            base = passway.proxy_base
             path, method, size = ("/sink", "POST", 65536) if args.post else ("/1k.bin", "GET", 0)
             load = dict(
                 method=method,

@@ -159,7 +159,7 @@ def start_target(
     if name == "bare-1w":
         return start_bare(upstream, work)
     kind, _, variant = name.partition("@")
-    workers = int(kind.split("-")[1].rstrip("w"))
+    workers = int(kind.rsplit("-", 1)[1].rstrip("w"))
     if name.startswith("nginx-"):
         proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
         base = f"http://127.0.0.1:{proxy.port}"
@@ -171,11 +171,16 @@ def start_target(
         assert proxy.process is not None
         return Target(name, base, {}, proxy.process.pid, proxy.stop)
     src = Path(args_src[variant]) if variant else SRC
-    passway = PasswayServer(work / name, free_port(), workers, upstream.port, TOKEN, src=src)
+    # passway-Nw: proxy calls on the proxy listener (PASSWAY_PROXY_PORT, the recommended set-up);
+    # passway-main-Nw: proxy calls on the main port, through uvicorn.
+    proxy_port = None if kind.startswith("passway-main-") else free_port()
+    passway = PasswayServer(
+        work / name, free_port(), workers, upstream.port, TOKEN, src=src, proxy_port=proxy_port
+    )
     try:
         passway.start()
         passway.provision()
-        base = f"http://127.0.0.1:{passway.port}"
+        base = passway.proxy_base
         # A client's own Authorization must be replaced by the connection's credential.
         check_injection(
             base, {**passway.headers, "Authorization": "Bearer client"}, f"Bearer {TOKEN}"

@@ -1,7 +1,9 @@
 """The top-level ASGI application: lifespan, and the split between proxy and management calls.
 
 Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to
-the raw-ASGI proxy handler; everything else goes to the management application.
+the raw-ASGI proxy handler; everything else goes to the management application. With
+``PASSWAY_PROXY_PORT`` set, start-up also opens the proxy listener (``passway.proxy.listener``), a
+second port where the same proxy handler serves proxy calls without uvicorn in between.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from passway.bootstrap import Runtime
     from passway.catalog import Catalog
+    from passway.proxy.listener import ProxyListener
     from passway.settings import Settings
 
 Scope = dict[str, Any]
@@ -40,6 +43,7 @@ class PasswayApp:
         self._proxy: ASGIApp | None = None
         self._management: ASGIApp | None = None
         self._stack: contextlib.AsyncExitStack | None = None
+        self.proxy_listener: ProxyListener | None = None
 
     async def startup(self) -> None:
         from passway.api.app import create_management_app
@@ -51,6 +55,19 @@ class PasswayApp:
         proxy = ProxyHandler(runtime)
         await proxy.start()
         stack.push_async_callback(proxy.aclose)
+        if self.settings.proxy_port is not None:
+            from passway.proxy.listener import ProxyListener
+
+            listener = ProxyListener(
+                proxy,
+                host=self.settings.host,
+                port=self.settings.proxy_port,
+                keep_alive_timeout=self.settings.keep_alive_timeout,
+                access_log=self.settings.access_log,
+            )
+            await listener.start()
+            stack.push_async_callback(listener.aclose)
+            self.proxy_listener = listener
         self.runtime = runtime
         self._proxy = proxy
         # FastAPI's own ASGI signature is looser than ours; it is a conforming ASGI app.
@@ -62,6 +79,7 @@ class PasswayApp:
             await self._stack.aclose()
         self._stack = None
         self.runtime = None
+        self.proxy_listener = None
         self._proxy = None
         self._management = None
 

@@ -20,6 +20,7 @@ README's error table) and the HTTP ``status`` it maps to::
     │   └── InstallationNotFound        404 installation_not_found
     ├── Conflict                        409 conflict
     ├── PayloadTooLarge                 413 payload_too_large
+    ├── RequestHeadTooLarge             431 request_head_too_large  (proxy listener)
     ├── ProviderUnsupported             422 provider_unsupported
     ├── ConnectionNeedsReauthorization  424 connection_bad_credentials
     ├── Throttled                       429 throttled
@@ -163,6 +164,12 @@ class Conflict(PasswayError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class RequestHeadTooLarge(PasswayError):
+    status = 431
+    code = "request_head_too_large"
+    title = "Request header fields too large"
 
 
 class PayloadTooLarge(PasswayError):

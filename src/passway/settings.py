@@ -28,6 +28,9 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # A second port serving proxy calls only, without uvicorn (``passway.proxy.listener``): about
+    # half the CPU per call. None: off. 0: any free port (tests).
+    proxy_port: int | None = None
     workers: int = 1
     data_dir: Path = field(default_factory=_default_data_dir)
     # Empty means the embedded SQLite file ``<data_dir>/passway.db``.
@@ -92,6 +95,8 @@ def _convert(name: str, raw: str, annotation: str) -> Any:
     try:
         if annotation == "int":
             return int(raw)
+        if annotation == "int | None":
+            return int(raw) if raw.strip() else None
         if annotation == "float":
             return float(raw)
         if annotation == "bool":
@@ -133,6 +138,11 @@ def _validate(settings: Settings) -> None:
         raise ConfigurationError("PASSWAY_WORKERS must be at least 1")
     if not 0 < settings.port < 65536:
         raise ConfigurationError("PASSWAY_PORT must be between 1 and 65535")
+    if settings.proxy_port is not None:
+        if not 0 <= settings.proxy_port < 65536:
+            raise ConfigurationError("PASSWAY_PROXY_PORT must be between 1 and 65535")
+        if settings.proxy_port == settings.port:
+            raise ConfigurationError("PASSWAY_PROXY_PORT must differ from PASSWAY_PORT")
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")

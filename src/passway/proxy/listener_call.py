@@ -1,0 +1,220 @@
+"""One request on a proxy-listener connection: the ASGI ``receive`` and ``send`` the proxy handler
+drives, written straight to the client's socket.
+
+The response head is not written on ``http.response.start``: it waits for the first body piece and
+leaves with it in one write (for a small answer: head, body and end in one system call). Framing
+follows the head the handler sends: its ``Content-Length`` when there is one, otherwise chunked
+(HTTP/1.1 clients) or the end of the connection (HTTP/1.0 clients); ``HEAD``, 1xx, 204 and 304
+answers carry no body. ``Connection: close`` is added whenever the connection will not be reused.
+
+Request body pieces are queued by the connection as they are parsed; ``receive`` hands them out,
+answering ``Expect: 100-continue`` when the body is first asked for. Past ``BODY_HIGH_WATER``
+queued bytes the connection stops reading the socket until the handler catches up. ``send`` waits
+while the socket's write buffer is full, so a slow client slows the provider down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from passway.proxy.listener_connection import ClientConnection
+
+BODY_HIGH_WATER = 256 * 1024  # queued request-body bytes before the socket stops being read
+_JOIN_LIMIT = 64 * 1024  # smaller writes are joined into one buffer; larger go out as a list
+
+_REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_NO_BODY_STATUSES = frozenset({204, 304})
+_CHUNK_END = b"\r\n"
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+def status_line(status: int) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))
+
+
+class ListenerCall:
+    """The state of one request and its response."""
+
+    __slots__ = (
+        "_conn",
+        "_drain",
+        "_final_sent",
+        "_waiter",
+        "body_done",
+        "buffered",
+        "chunked",
+        "disconnected",
+        "expect_continue",
+        "finished",
+        "head_only",
+        "http10",
+        "keep_alive",
+        "pending_head",
+        "pieces",
+        "scope",
+        "started",
+        "status",
+        "task",
+    )
+
+    def __init__(
+        self,
+        conn: ClientConnection,
+        scope: dict[str, Any],
+        *,
+        keep_alive: bool,
+        expect_continue: bool,
+        http10: bool,
+    ) -> None:
+        self._conn = conn
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        self.http10 = http10
+        self.head_only = scope["method"] == "HEAD"
+        self.pieces: list[bytes] = []
+        self.buffered = 0
+        self.body_done = False
+        self._final_sent = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self.started = False
+        self.finished = False
+        self.disconnected = False
+        self.chunked = False
+        self.pending_head: bytes | None = None
+        self.status = 0
+        self.task: asyncio.Task[None] | None = None
+
+    # fed by the connection -----------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        self.pieces.append(data)
+        self.buffered += len(data)
+        self.wake()
+
+    def end_body(self) -> None:
+        self.body_done = True
+        self.wake()
+
+    def lost(self) -> None:
+        self.disconnected = True
+        self.wake()
+        self.wake_drain()
+
+    def wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def wake_drain(self) -> None:
+        waiter = self._drain
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ASGI receive --------------------------------------------------------------------------------
+    async def receive(self) -> dict[str, Any]:
+        while True:
+            if self.disconnected:
+                return {"type": "http.disconnect"}
+            if self.pieces:
+                pieces = self.pieces
+                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                self.pieces = []
+                self.buffered = 0
+                self._conn.body_drained()
+                more = not self.body_done
+                self._final_sent = not more
+                return {"type": "http.request", "body": data, "more_body": more}
+            if self.body_done and not self._final_sent:
+                self._final_sent = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if self.expect_continue and not self.body_done and not self.started:
+                self.expect_continue = False
+                self._conn.write(_CONTINUE)
+            # Either the body's next piece, or (once it is all in) the client going away.
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    # ASGI send -----------------------------------------------------------------------------------
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.started:
+                raise RuntimeError("http.response.start sent twice")
+            self.started = True
+            self.status = message["status"]
+            self.pending_head = self._head(self.status, message.get("headers", ()))
+            return
+        if kind != "http.response.body":
+            raise RuntimeError(f"unexpected ASGI message {kind!r}")
+        if not self.started or self.finished:
+            raise RuntimeError("http.response.body outside a response")
+        body: bytes = message.get("body", b"")
+        more: bool = message.get("more_body", False)
+        out: list[bytes] = []
+        if self.pending_head is not None:
+            out.append(self.pending_head)
+            self.pending_head = None
+        if body and not self.head_only and self.status not in _NO_BODY_STATUSES:
+            if self.chunked:
+                out += (b"%x\r\n" % len(body), body, _CHUNK_END)
+            else:
+                out.append(body)
+        if not more:
+            self.finished = True
+            if self.chunked:
+                out.append(_LAST_CHUNK)
+        if self.disconnected:
+            return
+        conn = self._conn
+        if len(out) == 1:
+            conn.write(out[0])
+        elif out:
+            if sum(map(len, out)) <= _JOIN_LIMIT:
+                conn.write(b"".join(out))
+            else:
+                conn.writelines(out)
+        if conn.write_paused:
+            await self._wait_drain()
+
+    async def _wait_drain(self) -> None:
+        conn = self._conn
+        while conn.write_paused and not self.disconnected:
+            self._drain = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain
+            finally:
+                self._drain = None
+
+    def _head(self, status: int, headers: Any) -> bytes:
+        """The status line and headers, with the framing and connection headers this side owns."""
+        lines = [status_line(status)]
+        framed = False
+        for name, value in headers:
+            if len(name) == 14 and name.lower() == b"content-length":
+                framed = True
+            lines += (name, b": ", value, b"\r\n")
+        bodyless = self.head_only or status in _NO_BODY_STATUSES or status < 200
+        if not bodyless and not framed:
+            if self.http10:
+                self.keep_alive = False  # the body ends with the connection
+            else:
+                self.chunked = True
+                lines.append(b"transfer-encoding: chunked\r\n")
+        if not self.body_done:
+            # Answered before the request body was all read: the rest cannot be told apart from
+            # a next request, so this connection ends with this response.
+            self.keep_alive = False
+        if not self.keep_alive:
+            lines.append(b"connection: close\r\n")
+        elif self.http10:
+            lines.append(b"connection: keep-alive\r\n")
+        lines.append(b"\r\n")
+        return b"".join(lines)

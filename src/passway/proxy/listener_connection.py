@@ -1,0 +1,370 @@
+"""One client connection to the proxy listener: an ``asyncio.Protocol`` parsing HTTP/1.1 requests
+with httptools and running the proxy handler for each, one at a time.
+
+- **Keep-alive and pipelining.** Requests are answered in order. When a second request arrives
+  while one is being answered, it waits in a queue and the socket stops being read until the queue
+  is empty, so a pipelining client cannot make Passway buffer without bound.
+- **Limits.** A request head larger than ``MAX_HEAD`` bytes is answered 431; a head that is not
+  HTTP/1.1 is answered 400 (both problem+json, then the connection closes). An idle connection,
+  or one whose next request head is not complete, is closed after the keep-alive timeout.
+- **Failures.** A client that goes away cancels its call (the handler's ``finally`` blocks release
+  the provider's connection). A call that ends without completing its response (the provider's
+  answer broke off) closes the connection, so the client sees a broken response, never a clean
+  short one. An unexpected exception before the response started is a 500 problem, logged once.
+- **Access log.** When enabled, one line per response on uvicorn's ``uvicorn.access`` logger, in
+  its format, so both ports log alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+from urllib.parse import unquote
+
+import httptools
+
+from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
+from passway.problems import problem_body, problem_headers
+from passway.proxy.listener_call import BODY_HIGH_WATER, ListenerCall, status_line
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("uvicorn.access")
+
+MAX_HEAD = 64 * 1024  # bytes of request line and headers
+
+
+def _request_id() -> str:
+    return "l-" + secrets.token_hex(6)
+
+
+Handler = Callable[
+    [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[..., Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+class ConnectionSettings:
+    """What every connection of one listener shares."""
+
+    __slots__ = (
+        "access_log",
+        "all_closed",
+        "connections",
+        "handler",
+        "keep_alive_timeout",
+        "loop",
+        "server",
+    )
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        keep_alive_timeout: float,
+        access_log: bool,
+        server: tuple[str, int] | None = None,
+    ) -> None:
+        self.handler = handler
+        self.keep_alive_timeout = keep_alive_timeout
+        self.access_log = access_log
+        self.server = server
+        self.loop = asyncio.get_running_loop()
+        self.connections: set[ClientConnection] = set()
+        self.all_closed = asyncio.Event()  # set whenever the last connection closes
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, shared: ConnectionSettings) -> None:
+        self._shared = shared
+        self._loop = shared.loop
+        self.transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpRequestParser(self)
+        self._client: tuple[str, int] | None = None
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._in_head = True
+        self._head_bytes = 0
+        self._parsing: ListenerCall | None = None  # the request whose bytes are being parsed
+        self._current: ListenerCall | None = None  # the request being answered
+        self._queue: deque[ListenerCall] = deque()
+        self._read_paused = False
+        self.write_paused = False
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self.closing = False  # no request after the current one (shutdown, broken stream)
+
+    # asyncio.Protocol -----------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self._client = (str(peer[0]), int(peer[1]))
+        self._shared.connections.add(self)
+        self._shared.all_closed.clear()
+        self._arm_idle_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._shared.connections.discard(self)
+        self._cancel_idle_timer()
+        self.closing = True
+        for queued in self._queue:
+            queued.lost()
+        self._queue.clear()
+        call = self._current
+        if call is not None:
+            call.lost()
+            if call.task is not None and not call.finished:
+                call.task.cancel()  # the client left: stop working for it
+        if not self._shared.connections:
+            self._shared.all_closed.set()
+
+    def eof_received(self) -> bool | None:
+        # A client half-closing after its request still gets its answer (then the connection ends).
+        if self._current is None or self._parsing is not None:
+            return None  # nothing to answer, or a request cut short: close (and cancel it)
+        self.closing = True
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head:
+            self._head_bytes += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._after_upgrade()
+            return
+        except httptools.HttpParserError:
+            self._refuse(InvalidRequest("The request is not valid HTTP/1.1."))
+            return
+        if self._in_head and self._head_bytes > MAX_HEAD:
+            self._refuse(RequestHeadTooLarge(f"The request head is larger than {MAX_HEAD} bytes."))
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self._current is not None:
+            self._current.wake_drain()
+
+    # httptools callbacks --------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._head_bytes = 0
+        parser = self._parser
+        method = parser.get_method().decode("ascii")
+        if method == "CONNECT":
+            self._parsing = None  # refused once the parser reports the tunnel (_after_upgrade)
+            return
+        parsed = httptools.parse_url(self._url)
+        raw_path: bytes = parsed.path or b"/"
+        http_version = parser.get_http_version()
+        path = raw_path.decode("latin-1")
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": http_version,
+            "method": method,
+            "scheme": "http",
+            "path": unquote(path) if "%" in path else path,
+            "raw_path": raw_path,
+            "query_string": parsed.query or b"",
+            "root_path": "",
+            "headers": self._headers,
+            "client": self._client,
+            "server": self._shared.server,
+        }
+        expect = any(
+            name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers
+        )
+        call = ListenerCall(
+            self,
+            scope,
+            keep_alive=parser.should_keep_alive() and not self.closing,
+            expect_continue=expect,
+            http10=http_version == "1.0",
+        )
+        self._parsing = call
+        if self._current is None:
+            self._start(call)
+        else:
+            self._queue.append(call)
+            self._update_reading()
+
+    def on_body(self, body: bytes) -> None:
+        call = self._parsing
+        if call is not None:
+            call.feed(body)
+            if call.buffered > BODY_HIGH_WATER:
+                self._update_reading()
+
+    def on_message_complete(self) -> None:
+        call = self._parsing
+        if call is not None:
+            call.end_body()
+        self._parsing = None
+        self._in_head = True  # what comes next is the next request's head
+
+    # for the calls --------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+
+    def writelines(self, data: list[bytes]) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.writelines(data)
+
+    def body_drained(self) -> None:
+        if self._read_paused:
+            self._update_reading()
+
+    def close_when_idle(self) -> None:
+        """Shut-down: finish the current response, take no further request."""
+        self.closing = True
+        if self._current is None and self.transport is not None:
+            self.transport.close()
+
+    # the request cycle ----------------------------------------------------------------------------
+    def _start(self, call: ListenerCall) -> None:
+        self._cancel_idle_timer()
+        self._current = call
+        call.task = self._loop.create_task(self._run(call))
+
+    async def _run(self, call: ListenerCall) -> None:
+        try:
+            await self._shared.handler(call.scope, call.receive, call.send)
+        except asyncio.CancelledError:
+            if not call.disconnected:
+                raise  # shut-down, not the client leaving
+        except Exception:
+            if call.started:
+                logger.exception("proxy call failed after its response started")
+            else:
+                logger.exception("proxy call failed unexpectedly")
+                await self._answer_problem(call, PasswayError())
+        finally:
+            self._finish(call)
+
+    def _finish(self, call: ListenerCall) -> None:
+        self._current = None
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self._shared.access_log and call.started:
+            self._log_access(call)
+        if not call.finished:
+            # The response broke off (or never started): end the connection so the client cannot
+            # mistake what it got for a complete answer.
+            transport.close()
+            return
+        if not call.keep_alive or self.closing or not call.body_done:
+            transport.close()
+            return
+        if self._queue:
+            self._start(self._queue.popleft())
+            self._update_reading()
+        else:
+            self._arm_idle_timer()
+
+    async def _answer_problem(self, call: ListenerCall, error: PasswayError) -> None:
+        request_id = _request_id()
+        body = problem_body(
+            error, instance=call.scope["path"], request_id=request_id, subsystem="proxy"
+        )
+        await call.send(
+            {
+                "type": "http.response.start",
+                "status": error.status,
+                "headers": problem_headers(error, len(body), request_id),
+            }
+        )
+        await call.send({"type": "http.response.body", "body": body})
+
+    def _refuse(self, error: PasswayError) -> None:
+        """Answer a request that could not be read, then close (its remaining bytes are noise)."""
+        self.closing = True
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self._current is not None and not self._current.finished:
+            transport.close()  # mid-exchange: the current answer cannot be followed by another
+            return
+        request_id = _request_id()
+        body = problem_body(error, instance="-", request_id=request_id, subsystem="proxy")
+        headers = problem_headers(error, len(body), request_id)
+        head = [status_line(error.status)]
+        head += [name + b": " + value + b"\r\n" for name, value in headers]
+        head.append(b"connection: close\r\n\r\n")
+        transport.write(b"".join(head) + body)
+        transport.close()
+
+    def _after_upgrade(self) -> None:
+        """``Upgrade``/``CONNECT``: the request was read and is answered as plain HTTP (Passway
+        relays no other protocol); what follows on the connection is not HTTP, so it then closes."""
+        self.closing = True
+        if self._current is None or self._current.scope["method"] == "CONNECT":
+            self._refuse(InvalidRequest("Passway relays HTTP requests only (no CONNECT)."))
+            return
+        self._update_reading(force_pause=True)
+
+    def _update_reading(self, *, force_pause: bool = False) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        parsing = self._parsing
+        pause = (
+            force_pause
+            or bool(self._queue)
+            or (parsing is not None and parsing.buffered > BODY_HIGH_WATER)
+            or (self.closing and self._parsing is None)
+        )
+        if pause and not self._read_paused:
+            self._read_paused = True
+            transport.pause_reading()
+        elif not pause and self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
+
+    def _arm_idle_timer(self) -> None:
+        self._cancel_idle_timer()
+        self._idle_timer = self._loop.call_later(self._shared.keep_alive_timeout, self._idle)
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _idle(self) -> None:
+        self._idle_timer = None
+        if self._current is None and self.transport is not None:
+            self.transport.close()
+
+    def _log_access(self, call: ListenerCall) -> None:
+        scope = call.scope
+        path = scope["path"]
+        if scope["query_string"]:
+            path += "?" + scope["query_string"].decode("latin-1")
+        client = "%s:%d" % self._client if self._client else "-"  # noqa: UP031 - log format
+        access_logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            client,
+            scope["method"],
+            path,
+            scope["http_version"],
+            call.status,
+        )
