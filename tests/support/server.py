@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -205,23 +205,45 @@ async def run_passway_process(
             log.close()
 
 
+FrontDoor = Literal["uvicorn", "listener"]
+FRONT_DOORS: tuple[FrontDoor, ...] = ("uvicorn", "listener")
+
+
 @dataclass
 class ProxyWorld:
-    """A recording upstream, a Passway in this process whose catalog points at it, and a client."""
+    """A recording upstream, a Passway in this process whose catalog points at it, and clients.
+
+    ``url``/``client`` are the main port (management API, seeding); ``proxy_url``/``proxy_client``
+    are where proxy calls go: the main port too with the "uvicorn" front door, the proxy listener's
+    port with the "listener" one.
+    """
 
     upstream: Any
     url: str
     app: PasswayApp
     client: httpx.AsyncClient
     settings: Settings
+    proxy_url: str
+    proxy_client: httpx.AsyncClient
+    front_door: FrontDoor = "uvicorn"
 
 
 @contextlib.asynccontextmanager
-async def proxy_world(tmp_path: Path, **overrides: Any) -> AsyncIterator[ProxyWorld]:
-    """``async with proxy_world(tmp_path) as world``: upstream + Passway (SQLite) + httpx client."""
+async def proxy_world(
+    tmp_path: Path, *, front_door: FrontDoor = "uvicorn", **overrides: Any
+) -> AsyncIterator[ProxyWorld]:
+    """``async with proxy_world(tmp_path) as world``: upstream + Passway (SQLite) + httpx clients.
+
+    With ``front_door="listener"`` Passway also opens its proxy listener (``proxy_port=0``) and
+    ``world.proxy_client`` talks to it; with "uvicorn" proxy calls go to the main port.
+    """
     from support.catalog import write_test_catalog
     from support.upstream import RecordingUpstream
 
+    if front_door not in FRONT_DOORS:
+        raise ValueError(f"unknown front door {front_door!r}")
+    if front_door == "listener":
+        overrides.setdefault("proxy_port", 0)
     async with RecordingUpstream() as upstream:
         catalog_file = write_test_catalog(tmp_path / "catalog.json", upstream.url)
         settings = make_settings(tmp_path, catalog_file=catalog_file, **overrides)
@@ -229,4 +251,22 @@ async def proxy_world(tmp_path: Path, **overrides: Any) -> AsyncIterator[ProxyWo
             serve_passway(settings) as served,
             httpx.AsyncClient(base_url=served.url, timeout=30) as client,
         ):
-            yield ProxyWorld(upstream, served.url, served.app, client, settings)
+            if front_door == "uvicorn":
+                yield ProxyWorld(
+                    upstream, served.url, served.app, client, settings, served.url, client
+                )
+                return
+            listener = served.app.proxy_listener
+            assert listener is not None and listener.port is not None
+            proxy_url = f"http://127.0.0.1:{listener.port}"
+            async with httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy_client:
+                yield ProxyWorld(
+                    upstream,
+                    served.url,
+                    served.app,
+                    client,
+                    settings,
+                    proxy_url,
+                    proxy_client,
+                    front_door,
+                )
