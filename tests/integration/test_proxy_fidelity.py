@@ -19,14 +19,17 @@ from aiohttp import web
 
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
-from support.server import ADMIN_KEY, ProxyWorld, proxy_world
+from support.server import ADMIN_KEY, FRONT_DOORS, ProxyWorld, proxy_world
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ProxyWorld]:
-    async with proxy_world(tmp_path_factory.mktemp("fidelity")) as w:
+@pytest_asyncio.fixture(loop_scope="module", scope="module", params=FRONT_DOORS)
+async def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[ProxyWorld]:
+    """Passway with proxy calls going through each front door: uvicorn, then the proxy listener."""
+    async with proxy_world(tmp_path_factory.mktemp("fidelity"), front_door=request.param) as w:
         yield w
 
 
@@ -38,7 +41,7 @@ async def setup(world: ProxyWorld) -> SeededSetup:
 
 
 async def raw_exchange(world: ProxyWorld, head: bytes) -> tuple[asyncio.StreamReader, Any]:
-    host, port = world.url.removeprefix("http://").split(":")
+    host, port = world.proxy_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(head)
     await writer.drain()
@@ -69,7 +72,7 @@ async def test_status_and_body_pass_unchanged(
 
     world.upstream.set_handler("GET", f"/status/{status}", answer)
     before = len(world.upstream.requests)
-    response = await world.client.get(f"/status/{status}", headers=setup.proxy_headers())
+    response = await world.proxy_client.get(f"/status/{status}", headers=setup.proxy_headers())
     assert response.status_code == status
     assert response.content == body
     assert "x-passway-error" not in response.headers
@@ -92,7 +95,7 @@ async def test_repeated_set_cookie_and_end_to_end_headers_are_relayed(
         return response
 
     world.upstream.set_handler("GET", "/cookies", cookies)
-    response = await world.client.get("/cookies", headers=setup.proxy_headers())
+    response = await world.proxy_client.get("/cookies", headers=setup.proxy_headers())
     assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; HttpOnly"]
     assert response.headers.get_list("x-multi") == ["one", "two"]
     assert "x-hop" not in response.headers
@@ -111,7 +114,7 @@ async def test_gzip_body_passes_untouched_with_its_content_length(
 
     world.upstream.set_handler("GET", "/gz", gzipped)
     headers = {**setup.proxy_headers(), "accept-encoding": "gzip"}
-    async with world.client.stream("GET", "/gz", headers=headers) as response:
+    async with world.proxy_client.stream("GET", "/gz", headers=headers) as response:
         raw = b"".join([chunk async for chunk in response.aiter_raw()])
     assert response.headers["content-encoding"] == "gzip"
     assert response.headers["content-length"] == str(len(compressed))
@@ -124,7 +127,7 @@ async def test_head_answers_headers_without_a_body(world: ProxyWorld, setup: See
         return web.Response(headers={"Content-Length": "1234", "X-Head": "yes"})
 
     world.upstream.set_handler("HEAD", "/head", head)
-    response = await world.client.head("/head", headers=setup.proxy_headers())
+    response = await world.proxy_client.head("/head", headers=setup.proxy_headers())
     assert response.status_code == 200
     assert response.headers["content-length"] == "1234"
     assert response.headers["x-head"] == "yes"
@@ -144,7 +147,7 @@ async def test_binary_body_round_trips_with_its_content_length(
 ) -> None:
     world.upstream.set_handler("PUT", "/echo", _echo_raw)
     payload = os.urandom(size)
-    response = await world.client.put(
+    response = await world.proxy_client.put(
         "/echo",
         content=payload,
         headers={**setup.proxy_headers(), "content-type": "application/octet-stream"},
@@ -168,7 +171,9 @@ async def test_chunked_upload_of_unknown_length_is_streamed_whole(
             yield piece
             await asyncio.sleep(0)
 
-    response = await world.client.post("/echo", content=generate(), headers=setup.proxy_headers())
+    response = await world.proxy_client.post(
+        "/echo", content=generate(), headers=setup.proxy_headers()
+    )
     assert response.content == b"".join(pieces)
     assert world.upstream.requests[-1].header("transfer-encoding") == "chunked"
 
@@ -188,7 +193,7 @@ async def test_multipart_upload_arrives_intact(world: ProxyWorld, setup: SeededS
 
     world.upstream.set_handler("POST", "/upload", parse, read_body=False)
     blob = os.urandom(200_000)
-    response = await world.client.post(
+    response = await world.proxy_client.post(
         "/upload",
         data={"note": "héllo"},
         files={"file": ("report.bin", blob, "application/octet-stream")},
@@ -233,7 +238,9 @@ async def test_server_sent_events_arrive_one_by_one(world: ProxyWorld, setup: Se
 
     world.upstream.set_handler("GET", "/events", events)
     arrivals: list[tuple[float, bytes]] = []
-    async with world.client.stream("GET", "/events", headers=setup.proxy_headers()) as response:
+    async with world.proxy_client.stream(
+        "GET", "/events", headers=setup.proxy_headers()
+    ) as response:
         assert response.headers["content-type"] == "text/event-stream"
         async for chunk in response.aiter_raw():
             arrivals.append((time.monotonic(), chunk))
@@ -345,7 +352,7 @@ async def test_upstream_reset_mid_body_is_an_error_for_the_client(
 
     world.upstream.set_handler("GET", "/broken", broken)
     with pytest.raises(httpx.HTTPError):
-        async with world.client.stream("GET", "/broken", headers=setup.proxy_headers()) as r:
+        async with world.proxy_client.stream("GET", "/broken", headers=setup.proxy_headers()) as r:
             async for _ in r.aiter_raw():
                 pass
 
@@ -367,7 +374,7 @@ async def test_upstream_connections_are_reused_between_calls(
 ) -> None:
     world.upstream.clear()
     for _ in range(20):
-        response = await world.client.get("/reuse", headers=setup.proxy_headers())
+        response = await world.proxy_client.get("/reuse", headers=setup.proxy_headers())
         assert response.status_code == 200
     peers = {r.extra["peer"] for r in world.upstream.requests}
     assert len(peers) == 1, peers
@@ -390,7 +397,7 @@ async def test_not_modified_with_a_representation_length_is_relayed(
     world.upstream.set_handler("GET", "/cached", not_modified)
     headers = {**setup.proxy_headers(), "if-none-match": '"v1"'}
     with caplog.at_level("ERROR"):
-        response = await world.client.get("/cached", headers=headers)
+        response = await world.proxy_client.get("/cached", headers=headers)
     assert response.status_code == 304
     assert response.headers["etag"] == '"v1"'
     assert response.content == b""

@@ -122,11 +122,10 @@ class ClientConnection(asyncio.Protocol):
             self._shared.all_closed.set()
 
     def eof_received(self) -> bool | None:
-        # A client half-closing after its request still gets its answer (then the connection ends).
-        if self._current is None or self._parsing is not None:
-            return None  # nothing to answer, or a request cut short: close (and cancel it)
-        self.closing = True
-        return True
+        # The end of what the client sends is taken as the client leaving, as uvicorn and nginx do:
+        # a half-close cannot be told from a close, and a client that closed while its call waits
+        # on a slow provider must not keep that call (and the provider's connection) running.
+        return None  # close the transport: connection_lost cancels the call in progress
 
     def data_received(self, data: bytes) -> None:
         if self._in_head:
