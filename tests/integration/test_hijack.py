@@ -25,7 +25,7 @@ import pytest_asyncio
 
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
-from support.server import ADMIN_KEY, make_settings, serve_passway
+from support.server import ADMIN_KEY, FRONT_DOORS, make_settings, serve_passway
 from support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -42,7 +42,9 @@ class World:
     evil: RecordingUpstream
     url: str
     app: Any
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # the main port: seeding and management calls
+    proxy_url: str  # where proxy calls go: the main port, or the proxy listener's
+    proxy_client: httpx.AsyncClient
 
     @property
     def evil_authority(self) -> str:
@@ -69,19 +71,29 @@ def _extra_providers() -> list[dict[str, Any]]:
     ]
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+@pytest_asyncio.fixture(loop_scope="module", scope="module", params=FRONT_DOORS)
+async def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    """Passway with proxy calls going through each front door: uvicorn, then the proxy listener."""
     tmp_path: Path = tmp_path_factory.mktemp("hijack")
+    listener = request.param == "listener"
     async with RecordingUpstream() as upstream, RecordingUpstream() as evil:
         providers = tc.catalog_providers(upstream.url) + _extra_providers()
         catalog_file = tmp_path / "catalog.json"
         catalog_file.write_text(json.dumps({"providers": providers}), encoding="utf-8")
-        settings = make_settings(tmp_path, catalog_file=catalog_file)
-        async with (
-            serve_passway(settings) as served,
-            httpx.AsyncClient(base_url=served.url, timeout=30) as client,
-        ):
-            yield World(upstream, evil, served.url, served.app, client)
+        extra: dict[str, Any] = {"proxy_port": 0} if listener else {}
+        settings = make_settings(tmp_path, catalog_file=catalog_file, **extra)
+        async with serve_passway(settings) as served:
+            proxy_url = served.url
+            if listener:
+                assert served.app.proxy_listener is not None
+                proxy_url = f"http://127.0.0.1:{served.app.proxy_listener.port}"
+            async with (
+                httpx.AsyncClient(base_url=served.url, timeout=30) as client,
+                httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy_client,
+            ):
+                yield World(upstream, evil, served.url, served.app, client, proxy_url, proxy_client)
         assert evil.requests == [], "the evil upstream was reached"
 
 
@@ -94,7 +106,7 @@ async def base_path_setup(world: World) -> SeededSetup:
 
 async def raw_call(world: World, target: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     """Send one request with ``target`` written verbatim; answer (status, body)."""
-    host, port = world.url.removeprefix("http://").split(":")
+    host, port = world.proxy_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     lines = [b"GET " + target + b" HTTP/1.1", f"Host: {host}:{port}".encode()]
     lines += [f"{k}: {v}".encode() for k, v in headers.items()]
@@ -186,7 +198,7 @@ async def test_a_spoofed_host_header_does_not_move_the_target(
     world: World, base_path_setup: SeededSetup
 ) -> None:
     before = len(world.upstream.requests)
-    response = await world.client.get(
+    response = await world.proxy_client.get(
         "/ok", headers={**base_path_setup.proxy_headers(), "host": world.evil_authority}
     )
     assert response.status_code == 200
@@ -269,7 +281,7 @@ async def test_hostile_template_values_that_reach_the_store_are_refused_at_rende
         )
     await store.update_connection(hostile, expected_version=stored.version)
     before = len(world.upstream.requests)
-    response = await world.client.get("/steal", headers=setup.proxy_headers())
+    response = await world.proxy_client.get("/steal", headers=setup.proxy_headers())
     assert response.status_code in (400, 422), response.text
     assert response.headers["x-passway-error"] in ("invalid_target", "template_variable_missing")
     assert variable in response.json()["detail"]
