@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from passway.core.credentials import place_credentials, set_query_params
-from passway.core.headers import header_value, upstream_request_headers
+from passway.core.headers import upstream_request_headers
 from passway.core.target import build_upstream_url
 from passway.errors import PasswayError, Throttled
 from passway.problems import problem_body, problem_headers
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 WATCH_AFTER = 0.25  # seconds before a running call starts watching for the client leaving
+# A server that cancels the call itself when its client goes away (the proxy listener) says so in
+# the ASGI scope's ``extensions``; the handler then has nothing to watch.
+CANCELS_ON_DISCONNECT = "passway.cancels_on_disconnect"
+_NO_EXTENSIONS: dict[str, Any] = {}
 
 
 @dataclass(slots=True)
@@ -168,12 +172,15 @@ class ProxyHandler:
         method: str = scope["method"]
         http = self._runtime.upstream
 
-        task = asyncio.current_task()
-        assert task is not None
-        watcher = _DisconnectWatch(body, task, exchange)
-        # Most calls are over in milliseconds: watching for the client leaving costs a task, so
-        # it starts only for calls still running after WATCH_AFTER seconds.
-        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
+        watcher: _DisconnectWatch | None = None
+        timer: asyncio.TimerHandle | None = None
+        if CANCELS_ON_DISCONNECT not in scope.get("extensions", _NO_EXTENSIONS):
+            task = asyncio.current_task()
+            assert task is not None
+            watcher = _DisconnectWatch(body, task, exchange)
+            # Most calls are over in milliseconds: watching for the client leaving costs a task,
+            # so it starts only for calls still running after WATCH_AFTER seconds.
+            timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
         response: Http1Response | None = None
         try:
             response = await open_upstream(
@@ -194,8 +201,10 @@ class ProxyHandler:
             )
             exchange.finished = True
         finally:
-            timer.cancel()
-            watcher.stop()
+            if timer is not None:
+                timer.cancel()
+            if watcher is not None:
+                watcher.stop()
             if response is not None:
                 if exchange.finished:
                     response.release()
@@ -239,9 +248,13 @@ class ProxyHandler:
 
     async def _read_body(self, scope: Scope, receive: Receive) -> tuple[ClientBody, Body, bool]:
         """The body to send, and whether it is buffered (so the call can be replayed)."""
-        headers = scope["headers"]
-        length = header_value(headers, b"content-length")
-        chunked = header_value(headers, b"transfer-encoding") is not None
+        length: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length" and length is None:
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = True
         if length is None and not chunked:
             return ClientBody(receive, empty=True), None, True
         body = ClientBody(receive)

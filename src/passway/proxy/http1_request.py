@@ -68,7 +68,7 @@ def framing(
 ) -> str:
     """The framing header line the request needs (``""`` when the caller's headers frame it)."""
     for name, _ in headers:
-        if name.lower() == "content-length":
+        if len(name) == 14 and name.lower() == "content-length":
             return ""
     if streamed:
         return "Transfer-Encoding: chunked\r\n"

@@ -75,6 +75,7 @@ class ProxyListener:
         self._grace = grace
         self._server: asyncio.AbstractServer | None = None
         self._shared: ConnectionSettings | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.port: int | None = None
 
     async def start(self) -> None:
@@ -96,7 +97,20 @@ class ProxyListener:
         self.port = int(bound[1])
         shared.server = (str(bound[0]), self.port)
         self._shared = shared
+        self._sweeper = asyncio.create_task(self._sweep_idle(shared))
         logger.info("proxy listener on %s:%d", self._host, self.port)
+
+    async def _sweep_idle(self, shared: ConnectionSettings) -> None:
+        """Close connections idle past the keep-alive timeout (one clock for all connections,
+        instead of a timer per request), checking a few times per timeout."""
+        timeout = self._keep_alive_timeout
+        interval = min(1.0, timeout / 4)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            cutoff = loop.time() - timeout
+            for conn in list(shared.connections):
+                conn.close_if_idle_since(cutoff)
 
     async def aclose(self) -> None:
         """Stop accepting; let calls in progress finish (up to ``grace`` seconds); drop the rest."""
@@ -105,6 +119,9 @@ class ProxyListener:
         if server is None or shared is None:
             return
         server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for conn in list(shared.connections):
             conn.close_when_idle()
         if shared.connections:

@@ -29,12 +29,15 @@ import httptools
 
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
 from passway.problems import problem_body, problem_headers
+from passway.proxy.handler import CANCELS_ON_DISCONNECT
 from passway.proxy.listener_call import BODY_HIGH_WATER, ListenerCall, status_line
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("uvicorn.access")
 
 MAX_HEAD = 64 * 1024  # bytes of request line and headers
+# This server cancels a call when its client goes away (the handler need not watch for it).
+_EXTENSIONS: dict[str, Any] = {CANCELS_ON_DISCONNECT: {}}
 
 
 def _request_id() -> str:
@@ -86,6 +89,7 @@ class ClientConnection(asyncio.Protocol):
         self._client: tuple[str, int] | None = None
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._expect_continue = False
         self._in_head = True
         self._head_bytes = 0
         self._parsing: ListenerCall | None = None  # the request whose bytes are being parsed
@@ -93,7 +97,9 @@ class ClientConnection(asyncio.Protocol):
         self._queue: deque[ListenerCall] = deque()
         self._read_paused = False
         self.write_paused = False
-        self._idle_timer: asyncio.TimerHandle | None = None
+        # Since when the connection waits for a request head (None while a call runs); the
+        # listener's sweep closes it after the keep-alive timeout.
+        self.idle_since: float | None = None
         self.closing = False  # no request after the current one (shutdown, broken stream)
 
     # asyncio.Protocol -----------------------------------------------------------------------------
@@ -153,12 +159,16 @@ class ClientConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._url = b""
         self._headers = []
+        self._expect_continue = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        self._headers.append((name, value))
+        if name == b"expect" and value.lower() == b"100-continue":
+            self._expect_continue = True
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -185,15 +195,13 @@ class ClientConnection(asyncio.Protocol):
             "headers": self._headers,
             "client": self._client,
             "server": self._shared.server,
+            "extensions": _EXTENSIONS,
         }
-        expect = any(
-            name == b"expect" and value.lower() == b"100-continue" for name, value in self._headers
-        )
         call = ListenerCall(
             self,
             scope,
             keep_alive=parser.should_keep_alive() and not self.closing,
-            expect_continue=expect,
+            expect_continue=self._expect_continue,
             http10=http_version == "1.0",
         )
         self._parsing = call
@@ -340,17 +348,15 @@ class ClientConnection(asyncio.Protocol):
             transport.resume_reading()
 
     def _arm_idle_timer(self) -> None:
-        self._cancel_idle_timer()
-        self._idle_timer = self._loop.call_later(self._shared.keep_alive_timeout, self._idle)
+        self.idle_since = self._loop.time()
 
     def _cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        self.idle_since = None
 
-    def _idle(self) -> None:
-        self._idle_timer = None
-        if self._current is None and self.transport is not None:
+    def close_if_idle_since(self, cutoff: float) -> None:
+        """Close the connection if it has waited for a request head since before ``cutoff``."""
+        since = self.idle_since
+        if since is not None and since < cutoff and self._current is None and self.transport:
             self.transport.close()
 
     def _log_access(self, call: ListenerCall) -> None:
