@@ -91,7 +91,8 @@ class ClientConnection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._expect_continue = False
         self._in_head = True
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes read while a head was incomplete (a head arriving slowly)
+        self._head_size = 0  # the parsed request line and headers (a head read in one go)
         self._parsing: ListenerCall | None = None  # the request whose bytes are being parsed
         self._current: ListenerCall | None = None  # the request being answered
         self._queue: deque[ListenerCall] = deque()
@@ -141,8 +142,11 @@ class ClientConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._after_upgrade()
             return
-        except httptools.HttpParserError:
-            self._refuse(InvalidRequest("The request is not valid HTTP/1.1."))
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, RequestHeadTooLarge):  # from on_headers_complete
+                self._refuse(exc.__context__)
+            else:
+                self._refuse(InvalidRequest("The request is not valid HTTP/1.1."))
             return
         if self._in_head and self._head_bytes > MAX_HEAD:
             self._refuse(RequestHeadTooLarge(f"The request head is larger than {MAX_HEAD} bytes."))
@@ -160,17 +164,24 @@ class ClientConnection(asyncio.Protocol):
         self._url = b""
         self._headers = []
         self._expect_continue = False
+        self._head_size = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        self._head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
         self._headers.append((name, value))
+        self._head_size += len(name) + len(value)
         if name == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
 
     def on_headers_complete(self) -> None:
+        if self._head_size > MAX_HEAD:
+            # A head that ends in the read that takes it past the limit escapes the byte count in
+            # data_received; raising stops the parser (feed_data re-raises it as its __context__).
+            raise RequestHeadTooLarge(f"The request head is larger than {MAX_HEAD} bytes.")
         self._in_head = False
         self._head_bytes = 0
         parser = self._parser
