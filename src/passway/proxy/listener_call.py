@@ -212,6 +212,10 @@ class ListenerCall:
             # Answered before the request body was all read: the rest cannot be told apart from
             # a next request, so this connection ends with this response.
             self.keep_alive = False
+        if self._conn.closing:
+            # The connection ends after this response (shut-down began, or an Upgrade request):
+            # say so, so the client does not send another request on it.
+            self.keep_alive = False
         if not self.keep_alive:
             lines.append(b"connection: close\r\n")
         elif self.http10:
