@@ -97,6 +97,7 @@ class ClientConnection(asyncio.Protocol):
         self._current: ListenerCall | None = None  # the request being answered
         self._queue: deque[ListenerCall] = deque()
         self._read_paused = False
+        self._last_read = False  # a request not keeping the connection alive was read
         self.write_paused = False
         # Since when the connection waits for a request head (None while a call runs); the
         # listener's sweep closes it after the keep-alive timeout.
@@ -143,6 +144,10 @@ class ClientConnection(asyncio.Protocol):
             self._after_upgrade()
             return
         except httptools.HttpParserError as exc:
+            if self._last_read:
+                # Bytes after a request asking to close (which the parser refuses): they are
+                # not processed (RFC 9112 9.6), and that request's answer still goes out.
+                return
             if isinstance(exc.__context__, RequestHeadTooLarge):  # from on_headers_complete
                 self._refuse(exc.__context__)
             else:
@@ -233,6 +238,9 @@ class ClientConnection(asyncio.Protocol):
         call = self._parsing
         if call is not None:
             call.end_body()
+            if not call.keep_alive:
+                self._last_read = True
+                self._update_reading(force_pause=True)
         self._parsing = None
         self._in_head = True  # what comes next is the next request's head
 
@@ -347,6 +355,7 @@ class ClientConnection(asyncio.Protocol):
         parsing = self._parsing
         pause = (
             force_pause
+            or self._last_read
             or bool(self._queue)
             or (parsing is not None and parsing.buffered > BODY_HIGH_WATER)
             or (self.closing and self._parsing is None)
