@@ -71,3 +71,33 @@ def test_a_bad_value_is_refused_naming_its_variable(environ: dict[str, str], nam
     with pytest.raises(ConfigurationError) as caught:
         load_settings(environ)
     assert named in str(caught.value)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", None), ("  ", None), ("9000", 9000), ("0", 0)])
+def test_proxy_port_is_read_from_its_variable_empty_meaning_off(
+    raw: str, expected: int | None
+) -> None:
+    assert load_settings({"PASSWAY_PROXY_PORT": raw}).proxy_port == expected
+
+
+def test_proxy_port_is_off_by_default_and_settable_by_flag() -> None:
+    assert load_settings({}).proxy_port is None
+    assert load_settings({"PASSWAY_PROXY_PORT": "9000"}, proxy_port=9001).proxy_port == 9001
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"PASSWAY_PROXY_PORT": "8080"},
+        {"PASSWAY_PORT": "9000", "PASSWAY_PROXY_PORT": "9000"},
+        {"PASSWAY_PROXY_PORT": "65536"},
+        {"PASSWAY_PROXY_PORT": "-1"},
+        {"PASSWAY_PROXY_PORT": "nine"},
+    ],
+)
+def test_a_proxy_port_equal_to_the_port_or_out_of_range_is_refused(
+    environ: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ)
+    assert "PASSWAY_PROXY_PORT" in str(caught.value)
