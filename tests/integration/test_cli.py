@@ -177,3 +177,35 @@ def test_serve_answers_what_the_cli_wrote(cli: Cli) -> None:
         process.terminate()
         _, err = process.communicate(timeout=15)
     assert f"http://127.0.0.1:{port}" in err.decode()
+
+
+def test_serve_with_a_proxy_port_names_it_and_answers_there(cli: Cli) -> None:
+    """``passway serve --proxy-port N`` prints the proxy listener's URL in its start-up line, and
+    the listener answers on that port."""
+    port = free_port()
+    proxy_port = free_port()
+    while proxy_port == port:
+        proxy_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSWAY_")}
+    env.update(PYTHONPATH=SRC, PASSWAY_ADMIN_API_KEY=ADMIN_KEY, PASSWAY_LOG_LEVEL="warning")
+    command = [sys.executable, "-m", "passway", "--data-dir", str(cli.data_dir), "serve",
+               "--host", "127.0.0.1", "--port", str(port),
+               "--proxy-port", str(proxy_port)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{proxy_port}/healthz")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "server exited"
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        refused = httpx.get(f"http://127.0.0.1:{proxy_port}/v1/projects")
+        assert refused.headers["x-passway-error"] == "unsupported_proxy_version"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=15)
+    assert f"proxy calls also on http://127.0.0.1:{proxy_port}" in err.decode()
