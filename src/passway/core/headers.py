@@ -64,6 +64,8 @@ def _message_drop(headers: list[Header]) -> frozenset[bytes]:
     for name, value in headers:
         lowered = name.lower()
         if lowered == b"connection":
+            if value.lower() in _CONNECTION_OPTIONS_ONLY:
+                continue  # names no header (keep-alive is hop-by-hop anyway): the common case
             if named is None:
                 named = set()
             named.update(token.strip().lower() for token in value.split(b",") if token.strip())
@@ -75,6 +77,7 @@ def _message_drop(headers: list[Header]) -> frozenset[bytes]:
 
 
 _EMPTY: frozenset[bytes] = frozenset()
+_CONNECTION_OPTIONS_ONLY = frozenset({b"keep-alive", b"close", b""})
 _REQUEST_DROP = HOP_BY_HOP | CLIENT_ONLY
 _BODYLESS_DROP = HOP_BY_HOP | {b"content-length"}
 

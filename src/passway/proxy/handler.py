@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from passway.core.credentials import place_credentials, set_query_params
 from passway.core.headers import upstream_request_headers
@@ -89,8 +89,7 @@ class _DisconnectWatch:
             self._victim.cancel()
 
 
-@dataclass(frozen=True, slots=True)
-class _Outgoing:
+class _Outgoing(NamedTuple):
     url: str
     headers: list[tuple[str, str]]
     access_token: str | None
