@@ -49,7 +49,21 @@ http {{
             mirror_request_body on;
             return 200 "ok\\n";
         }}
-        location = /_discard {{ internal; return 204; }}
+        # The streamed upload's sink: ``return`` answers in the rewrite phase, before the mirror
+        # (precontent phase) reads the body, so a large upload arriving fast could be answered
+        # after its first megabyte. Here the answer comes from the content phase (a proxy to
+        # ``/_ok``), which runs only once the mirror has read the whole body (kept in memory).
+        location /sink/stream {{
+            client_max_body_size 0;
+            client_body_buffer_size 128m;
+            mirror /_discard;
+            mirror_request_body on;
+            proxy_pass http://127.0.0.1:{port}/_ok;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+        }}
+        location = /_ok {{ return 200 "ok\n"; }}
+        location = /_discard {{ internal; client_max_body_size 0; return 204; }}
         # Lets the benchmark check that a proxy really injected the credential.
         location = /auth {{ return 200 "$http_authorization"; }}
     }}

@@ -55,7 +55,7 @@ def pairs(targets: list[str]) -> list[tuple[str, str]]:
     found = []
     for target in targets:
         if target.startswith(("passway-", "bare-")):
-            twin = "nginx-" + target.partition("-")[2].partition("@")[0]
+            twin = "nginx-" + target.partition("@")[0].rsplit("-", 1)[1]
             if twin in targets:
                 found.append((target, twin))
     return found

@@ -5,8 +5,10 @@ Starts nginx as a fast local upstream, then measures each target in turn against
 - ``direct``: the upstream itself (the ceiling);
 - ``nginx-1w`` / ``nginx-2w``: nginx as a reverse proxy injecting a fixed ``Authorization`` header,
   with 1 and 2 worker processes (the practical limit for a proxy);
-- ``passway-1w`` / ``passway-2w``: ``passway serve --workers 1|2`` over the full proxy path (API
-  key, installation, connection, credential placement).
+- ``passway-1w`` / ``passway-2w``: ``passway serve --workers 1|2 --proxy-port N`` over the full
+  proxy path (API key, installation, connection, credential placement), proxy calls sent to the
+  proxy port (the recommended set-up);
+- ``passway-main-1w`` / ``passway-main-2w``: the same, proxy calls sent to the main port (uvicorn).
 
 For each: throughput at fixed concurrency (wrk) and latency at a fixed rate (bench/loadgen.py, open
 loop) for a 1 KB GET and a 64 KB POST; throughput and the proxy's peak resident memory for a 100 MB
@@ -52,7 +54,16 @@ SCENARIOS = [
     "download",
     "upload",
 ]
-ALL_TARGETS = ["direct", "nginx-1w", "nginx-2w", "bare-1w", "passway-1w", "passway-2w"]
+ALL_TARGETS = [
+    "direct",
+    "nginx-1w",
+    "nginx-2w",
+    "bare-1w",
+    "passway-1w",
+    "passway-2w",
+    "passway-main-1w",
+    "passway-main-2w",
+]
 
 
 def parse_args() -> argparse.Namespace:
