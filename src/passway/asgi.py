@@ -9,6 +9,7 @@ second port where the same proxy handler serves proxy calls without uvicorn in b
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,8 +36,19 @@ def is_proxy_call(scope: Scope) -> bool:
 class PasswayApp:
     """Dispatches proxy calls and management requests; owns start-up and shut-down."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, build_runtime: RuntimeFactory) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        build_runtime: RuntimeFactory,
+        *,
+        freeze_gc: bool = False,
+    ) -> None:
         self.settings = settings
+        # A served process: after start-up, move everything alive to the collector's permanent
+        # generation (``gc.freeze``). The ~150,000 objects of the loaded libraries are then never
+        # scanned again; a full collection of them took about 0.2 s, stalling every call in flight.
+        self._freeze_gc = freeze_gc
         self.catalog = catalog
         self._build_runtime = build_runtime
         self.runtime: Runtime | None = None
@@ -73,6 +85,9 @@ class PasswayApp:
         # FastAPI's own ASGI signature is looser than ours; it is a conforming ASGI app.
         self._management = cast(ASGIApp, create_management_app(runtime))
         self._stack = stack
+        if self._freeze_gc:
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self) -> None:
         if self._stack is not None:

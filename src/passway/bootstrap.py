@@ -104,12 +104,13 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     )
 
 
-def create_app(settings: Settings) -> PasswayApp:
+def create_app(settings: Settings, *, freeze_gc: bool = False) -> PasswayApp:
     """The ASGI app. The catalog is loaded (and validated) here so a bad file stops start-up."""
     catalog = load_catalog(settings.catalog_file)
-    return PasswayApp(settings, catalog, build_runtime)
+    return PasswayApp(settings, catalog, build_runtime, freeze_gc=freeze_gc)
 
 
 def create_app_from_env() -> PasswayApp:
-    """Entry point for uvicorn (``factory=True``), run in every worker process."""
-    return create_app(load_settings(os.environ))
+    """Entry point for uvicorn (``factory=True``), run in every worker process: the process serves
+    this one app until it exits, so what start-up built is moved out of the collector's way."""
+    return create_app(load_settings(os.environ), freeze_gc=True)

@@ -140,7 +140,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigurationError("PASSWAY_PORT must be between 1 and 65535")
     if settings.proxy_port is not None:
         if not 0 <= settings.proxy_port < 65536:
-            raise ConfigurationError("PASSWAY_PROXY_PORT must be between 0 (any free port) and 65535")
+            raise ConfigurationError(
+                "PASSWAY_PROXY_PORT must be between 0 (any free port) and 65535"
+            )
         if settings.proxy_port == settings.port:
             raise ConfigurationError("PASSWAY_PROXY_PORT must differ from PASSWAY_PORT")
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):

@@ -4,7 +4,8 @@ Passway runs as ``uvicorn --factory`` in its own process (as in production), in 
 upstream that generates the download and discards the upload as it goes, hashing the bytes; so
 neither end ever holds the payload. The client streams too. A thread samples Passway's resident
 memory during each transfer; the peak may exceed the level measured just before the transfer by
-less than 64 MiB. Byte counts and SHA-256 digests prove every byte went through, in order.
+less than 64 MiB. Byte counts and SHA-256 digests prove every byte went through, in order. Both
+front doors are measured: the main port (uvicorn) and the proxy listener (``PASSWAY_PROXY_PORT``).
 
 Slow (a few seconds per GiB on two cores, most of it hashing): skipped unless PASSWAY_TEST_SLOW=1.
 """
@@ -24,7 +25,13 @@ from aiohttp import web
 
 from support.catalog import APIKEY_BEARER, write_test_catalog
 from support.seed import seed_proxy_setup
-from support.server import ADMIN_KEY, make_settings, run_passway_process, settings_env
+from support.server import (
+    ADMIN_KEY,
+    free_port,
+    make_settings,
+    run_passway_process,
+    settings_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -143,24 +150,28 @@ class Rig:
     passway: psutil.Process
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+@pytest.fixture(params=["uvicorn", "listener"])
+async def rig(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
+    """A Passway process; proxy calls go to its main port or to its proxy listener."""
+    proxy_port = free_port() if request.param == "listener" else None
     async with StreamingUpstream() as upstream:
         catalog = write_test_catalog(tmp_path / "catalog.json", upstream.url)
-        settings = make_settings(tmp_path, catalog_file=catalog)
-        async with (
-            run_passway_process(settings_env(settings)) as base_url,
-            httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(120.0)) as client,
-        ):
-            setup = await seed_proxy_setup(
-                client, ADMIN_KEY, provider=APIKEY_BEARER, credential={"apiKey": PROVIDER_KEY}
-            )
-            headers = setup.proxy_headers()
-            # Warm up the whole path (resolution caches, upstream pool) before the baseline.
-            for _ in range(3):
-                warm = await client.get(f"/blob/{CHUNK}", headers=headers)
-                assert warm.status_code == 200 and len(warm.content) == CHUNK
-            yield Rig(client, headers, _passway_process(base_url))
+        settings = make_settings(tmp_path, catalog_file=catalog, proxy_port=proxy_port)
+        async with run_passway_process(settings_env(settings)) as base_url:
+            proxy_url = f"http://127.0.0.1:{proxy_port}" if proxy_port else base_url
+            async with (
+                httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(120.0)) as api,
+                httpx.AsyncClient(base_url=proxy_url, timeout=httpx.Timeout(120.0)) as client,
+            ):
+                setup = await seed_proxy_setup(
+                    api, ADMIN_KEY, provider=APIKEY_BEARER, credential={"apiKey": PROVIDER_KEY}
+                )
+                headers = setup.proxy_headers()
+                # Warm up the whole path (resolution caches, upstream pool) before the baseline.
+                for _ in range(3):
+                    warm = await client.get(f"/blob/{CHUNK}", headers=headers)
+                    assert warm.status_code == 200 and len(warm.content) == CHUNK
+                yield Rig(client, headers, _passway_process(base_url))
 
 
 async def test_1gib_download_streams_in_bounded_memory(rig: Rig) -> None:
