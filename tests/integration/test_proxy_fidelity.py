@@ -20,6 +20,7 @@ from aiohttp import web
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, FRONT_DOORS, ProxyWorld, proxy_world
+from support.upstream import reset_mid_body_handler
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -338,19 +339,8 @@ async def test_client_disconnect_mid_stream_stops_the_upstream(
 async def test_upstream_reset_mid_body_is_an_error_for_the_client(
     world: ProxyWorld, setup: SeededSetup, framing: str
 ) -> None:
-    async def broken(request: web.Request) -> web.StreamResponse:
-        headers = {"Content-Length": "100000"} if framing == "content-length" else {}
-        response = web.StreamResponse(headers=headers)
-        if framing == "chunked":
-            response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(b"a" * 1000)
-        await asyncio.sleep(0.1)
-        assert request.transport is not None
-        request.transport.abort()
-        return response
 
-    world.upstream.set_handler("GET", "/broken", broken)
+    world.upstream.set_handler("GET", "/broken", reset_mid_body_handler(framing))
     with pytest.raises(httpx.HTTPError):
         async with world.proxy_client.stream("GET", "/broken", headers=setup.proxy_headers()) as r:
             async for _ in r.aiter_raw():

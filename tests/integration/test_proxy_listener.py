@@ -28,6 +28,7 @@ from aiohttp import web
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, ProxyWorld, proxy_world
+from support.upstream import reset_mid_body_handler
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -510,19 +511,7 @@ async def test_provider_reset_mid_body_ends_the_client_connection_without_a_clea
     """The client gets fewer bytes than the Content-Length announced, or no last chunk: never a
     response it could take for complete."""
 
-    async def broken(request: web.Request) -> web.StreamResponse:
-        headers = {"Content-Length": "100000"} if framing == "content-length" else {}
-        response = web.StreamResponse(headers=headers)
-        if framing == "chunked":
-            response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(b"a" * 1000)
-        await asyncio.sleep(0.1)
-        assert request.transport is not None
-        request.transport.abort()
-        return response
-
-    world.upstream.set_handler("GET", f"/reset/{framing}", broken)
+    world.upstream.set_handler("GET", f"/reset/{framing}", reset_mid_body_handler(framing))
     async with wire(world) as conn:
         await conn.send(request(setup, "GET", f"/reset/{framing}"))
         status, headers = await conn.read_head()

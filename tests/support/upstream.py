@@ -174,3 +174,22 @@ def status_handler(
         return response
 
     return handler
+
+
+def reset_mid_body_handler(framing: str) -> Handler:
+    """An answer that starts (1000 bytes of a 100,000-byte ``Content-Length``, or of a chunked
+    body) and then breaks: the connection is reset instead of finishing."""
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Length": "100000"} if framing == "content-length" else {}
+        response = web.StreamResponse(headers=headers)
+        if framing == "chunked":
+            response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"a" * 1000)
+        await asyncio.sleep(0.1)
+        assert request.transport is not None
+        request.transport.abort()
+        return response
+
+    return broken
