@@ -112,11 +112,11 @@ class ClientConnection(asyncio.Protocol):
             self._client = (str(peer[0]), int(peer[1]))
         self._shared.connections.add(self)
         self._shared.all_closed.clear()
-        self._arm_idle_timer()
+        self._mark_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._shared.connections.discard(self)
-        self._cancel_idle_timer()
+        self._mark_busy()
         self.closing = True
         for queued in self._queue:
             queued.lost()
@@ -267,7 +267,7 @@ class ClientConnection(asyncio.Protocol):
 
     # the request cycle ----------------------------------------------------------------------------
     def _start(self, call: ListenerCall) -> None:
-        self._cancel_idle_timer()
+        self._mark_busy()
         self._current = call
         call.task = self._loop.create_task(self._run(call))
 
@@ -305,7 +305,7 @@ class ClientConnection(asyncio.Protocol):
             self._start(self._queue.popleft())
             self._update_reading()
         else:
-            self._arm_idle_timer()
+            self._mark_idle()
 
     async def _answer_problem(self, call: ListenerCall, error: PasswayError) -> None:
         request_id = _request_id()
@@ -367,10 +367,10 @@ class ClientConnection(asyncio.Protocol):
             self._read_paused = False
             transport.resume_reading()
 
-    def _arm_idle_timer(self) -> None:
+    def _mark_idle(self) -> None:
         self.idle_since = self._loop.time()
 
-    def _cancel_idle_timer(self) -> None:
+    def _mark_busy(self) -> None:
         self.idle_since = None
 
     def close_if_idle_since(self, cutoff: float) -> None:
