@@ -26,14 +26,19 @@ class ClientDisconnected(Exception):
 class ClientBody:
     def __init__(self, receive: Receive, *, empty: bool = False) -> None:
         self._receive = receive
-        self._settled = asyncio.Event()
+        self._settled = empty  # the body is all read (or the client left)
+        # Created only if someone waits for the body to settle (most calls never do).
+        self._settled_event: asyncio.Event | None = None
         self.disconnected = False
-        if empty:
-            self._settled.set()
+
+    def _settle(self) -> None:
+        self._settled = True
+        if self._settled_event is not None:
+            self._settled_event.set()
 
     def _disconnect(self) -> ClientDisconnected:
         self.disconnected = True
-        self._settled.set()
+        self._settle()
         return ClientDisconnected()
 
     async def read_all(self) -> bytes:
@@ -46,7 +51,7 @@ class ClientBody:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        self._settled.set()
+        self._settle()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def stream(self) -> AsyncIterator[bytes]:
@@ -60,11 +65,14 @@ class ClientBody:
                 yield chunk
             if not message.get("more_body", False):
                 break
-        self._settled.set()
+        self._settle()
 
     async def wait_disconnect(self) -> None:
         """Return when the client disconnects (only listens once the body has been read)."""
-        await self._settled.wait()
+        if not self._settled:
+            if self._settled_event is None:
+                self._settled_event = asyncio.Event()
+            await self._settled_event.wait()
         while not self.disconnected:
             message = await self._receive()
             if message["type"] == "http.disconnect":
