@@ -29,6 +29,8 @@ from passway.proxy.http1_deadlines import Deadlines, expire
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
 _BODYLESS = frozenset({204, 304})
+_FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
+_FRAMING_NAME_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
 
 
 class StaleConnection(ConnectionError):
@@ -67,6 +69,7 @@ class Http1Connection(asyncio.Protocol):
         self._got_bytes = False
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
+        self._framed = False  # the answer has Content-Length or Transfer-Encoding
         self._head_done = False
         self.complete = False
         self._keep_alive = False
@@ -121,9 +124,12 @@ class Http1Connection(asyncio.Protocol):
             self._keep_alive = False  # a second answer to one request: do not trust this connection
         else:
             self.headers = []
+            self._framed = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value.strip(b" \t")))
+        if len(name) in _FRAMING_NAME_LENGTHS and name.lower() in _FRAMING_NAMES:
+            self._framed = True
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
@@ -136,13 +142,7 @@ class Http1Connection(asyncio.Protocol):
         if self._head_only or status in _BODYLESS:
             self.complete = True
             return
-        framed = False
-        for name, _ in self.headers:
-            lowered = name.lower()
-            if lowered == b"content-length" or lowered == b"transfer-encoding":
-                framed = True
-                break
-        self._until_close = not framed
+        self._until_close = not self._framed
 
     def on_body(self, body: bytes) -> None:
         if self.complete:
@@ -171,6 +171,7 @@ class Http1Connection(asyncio.Protocol):
         self.status = 0
         self.headers = []
         self._head_done = self.complete = self._keep_alive = self._until_close = False
+        self._framed = False
         self._pieces = []
         self._buffered = 0
         self.transport.write(head)
