@@ -3,11 +3,14 @@ installation, errors as one line with exit code 2, and ``serve`` answering what 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from passway.cli import main
+from support.oauth_server import (
+    CC_PROVIDER,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    OAuthServer,
+    oauth_provider_entries,
+    write_oauth_catalog,
+)
 from support.server import ADMIN_KEY, free_port
 
 INTERCOM = "--provider intercom --group-ref g --consumer-ref c"
@@ -209,3 +220,90 @@ def test_serve_with_a_proxy_port_names_it_and_answers_there(cli: Cli) -> None:
         process.terminate()
         _, err = process.communicate(timeout=15)
     assert f"proxy calls also on http://127.0.0.1:{proxy_port}" in err.decode()
+
+
+@pytest.fixture
+def oauth_server() -> Iterator[OAuthServer]:
+    """The loopback OAuth server on its own event loop in a thread (the CLI runs its own loops)."""
+    loop = asyncio.new_event_loop()
+    server = OAuthServer()
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(server.close())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(15), "the OAuth server did not start"
+    yield server
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(15)
+
+
+def test_import_runs_the_client_credentials_grant_and_a_wrong_secret_stores_nothing(
+    cli: Cli, tmp_path: Path, oauth_server: OAuthServer
+) -> None:
+    env = {
+        "PASSWAY_CATALOG_FILE": str(write_oauth_catalog(tmp_path, oauth_server.url)),
+        "PASSWAY_EGRESS_ALLOW": "127.0.0.1",
+    }
+    cli.json("projects", "create", "machines")
+    flags = ["--project", "machines", "--provider", CC_PROVIDER, "--group-ref", "g"]
+    flags += ["--consumer-ref", "c", "--client-id", CLIENT_ID, "--scope", "read"]
+
+    refused = cli("connections", "import", *flags, "--client-secret", "wrong", env=env)
+    assert refused.exit_code == 2, refused.output
+    assert refused.stderr.startswith("error: ") and "wrong" not in refused.output
+    listed = cli("connections", "list", "--project", "machines", "--json", env=env)
+    assert json.loads(listed.stdout) == []
+    calls_before = oauth_server.counters["client_credentials"]
+    assert calls_before >= 1  # the provider was asked, and refused
+
+    created = cli(
+        "connections", "import", *flags, "--client-secret", "-", "--json",
+        input=CLIENT_SECRET + "\n", env=env,
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    connection = json.loads(created.stdout)
+    assert connection["authScheme"] == "oauth2/clientCredentials"
+    assert connection["status"] == "working"
+    assert CLIENT_SECRET not in created.stdout
+    assert oauth_server.counters["client_credentials"] == calls_before + 1
+    assert len(oauth_server.access_tokens) == 1  # the stored connection holds the issued token
+
+
+def test_client_secret_without_client_id_is_refused(cli: Cli) -> None:
+    cli.json("projects", "create", "half")
+    result = cli(
+        "connections", "import", "--project", "half", "--provider", CC_PROVIDER,
+        "--group-ref", "g", "--consumer-ref", "c", "--client-secret", "s",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--client-secret needs --client-id" in result.stderr
+
+
+def test_import_with_username_and_client_id_runs_the_password_grant(
+    cli: Cli, tmp_path: Path, oauth_server: OAuthServer
+) -> None:
+    entry = next(e for e in oauth_provider_entries(oauth_server.url) if e["name"] == CC_PROVIDER)
+    name = "oauth-test-password"
+    entry.update(name=name, displayName=name, grantType="password")
+    catalog = tmp_path / "password-catalog.json"
+    catalog.write_text(json.dumps({"providers": [entry]}))
+    env = {"PASSWAY_CATALOG_FILE": str(catalog), "PASSWAY_EGRESS_ALLOW": "127.0.0.1"}
+    cli.json("projects", "create", "people")
+    connection = cli(
+        "connections", "import", "--project", "people", "--provider", name,
+        "--group-ref", "g", "--consumer-ref", "c", "--client-id", CLIENT_ID,
+        "--client-secret", CLIENT_SECRET, "--username", "alice", "--password", "env:PW_GRANT",
+        "--json", env={**env, "PW_GRANT": "wonderland"},
+    )  # fmt: skip
+    assert connection.exit_code == 0, connection.output
+    assert json.loads(connection.stdout)["authScheme"] == "oauth2/password"
+    assert oauth_server.counters["password"] == 1
+    assert "wonderland" not in connection.stdout

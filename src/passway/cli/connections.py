@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import click
@@ -89,8 +90,15 @@ def connections_group() -> None:
 @click.option("--group-name")
 @click.option("--consumer-name")
 @click.option("--api-key", help="apiKey providers ('-' = stdin, env:NAME).")
-@click.option("--username", help="basic providers.")
-@click.option("--password", help="basic providers ('-' = stdin, env:NAME).")
+@click.option("--username", help="basic providers, or with --client-id the password grant.")
+@click.option(
+    "--password", help="With --username: basic, or the password grant ('-' = stdin, env:NAME)."
+)
+@click.option(
+    "--client-id",
+    help="oauth2 providers: the client-credentials grant, or with --username the password grant.",
+)
+@click.option("--client-secret", help="With --client-id ('-' = stdin, env:NAME).")
 @click.option("--access-token", help="oauth2 providers: import a token ('-' = stdin, env:NAME).")
 @click.option("--refresh-token", help="With --access-token ('-' = stdin, env:NAME).")
 @click.option("--expires-at", help="Access token expiry, ISO 8601.")
@@ -142,7 +150,20 @@ def _new_connection(
     if api_key is not None:
         given["apiKey"] = Credentials(api_key=api_key)
     password = secrets.read("--password", text["password"])
-    if text["username"] is not None or password is not None:
+    client_id = text["client_id"]
+    client_secret = secrets.read("--client-secret", text["client_secret"])
+    if client_id is None and client_secret is not None:
+        fail("--client-secret needs --client-id")
+    if client_id is not None:
+        # Grants Passway runs itself: it asks the provider for the first token now.
+        grant = Credentials(client_id=client_id, client_secret=client_secret, scopes=scopes)
+        if text["username"] is not None or password is not None:
+            given["oauth2PasswordCredentials"] = replace(
+                grant, username=text["username"], password=password
+            )
+        else:
+            given["oauth2ClientCredentials"] = grant
+    elif text["username"] is not None or password is not None:
         given["basicAuth"] = Credentials(username=text["username"], password=password)
     access = secrets.read("--access-token", text["access_token"])
     refresh = secrets.read("--refresh-token", text["refresh_token"])
