@@ -1,7 +1,7 @@
 """What a front door costs per request: ``python bench/front_door.py``.
 
 Serves a trivial ASGI app (a fixed 1 KB answer, no upstream) in this process, once behind
-Passway's proxy listener (``passway.proxy.listener``) and once behind uvicorn (httptools, uvloop),
+Passway's HTTP/1.1 server (``passway.http1.server``) and once behind uvicorn (httptools, uvloop),
 loads each with wrk (1 thread, 32 connections) and prints requests per second and this process's
 CPU time per request. The difference is what the server side of a proxied call costs, apart from
 the proxy's own work. Both run in turn, ``--rounds`` times; compare within one run.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import uvloop
 from common import free_port
 
-from passway.proxy.listener import ProxyListener
+from passway.http1.server.listener import ProxyListener
 
 BODY = b"x" * 1024
 HEADERS = [(b"content-type", b"application/octet-stream"), (b"content-length", b"1024")]

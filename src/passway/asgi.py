@@ -2,7 +2,7 @@
 
 Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to
 the raw-ASGI proxy handler; everything else goes to the management application. With
-``PASSWAY_PROXY_PORT`` set, start-up also opens the proxy listener (``passway.proxy.listener``), a
+``PASSWAY_PROXY_PORT`` set, start-up also opens Passway's own HTTP/1.1 server, a
 second port where the same proxy handler serves proxy calls without uvicorn in between.
 """
 
@@ -11,19 +11,16 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
+
+from passway.asgi_types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from passway.bootstrap import Runtime
     from passway.catalog import Catalog
-    from passway.proxy.listener import ProxyListener
+    from passway.http1.server.listener import ProxyListener
+    from passway.runtime import Runtime
     from passway.settings import Settings
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RuntimeFactory = Callable[["Settings", "Catalog"], Awaitable["Runtime"]]
 
 PROXY_VERSION_HEADER = b"x-amp-proxy-version"
@@ -68,7 +65,7 @@ class PasswayApp:
         await proxy.start()
         stack.push_async_callback(proxy.aclose)
         if self.settings.proxy_port is not None:
-            from passway.proxy.listener import ProxyListener
+            from passway.http1.server.listener import ProxyListener
 
             listener = ProxyListener(
                 proxy,

@@ -8,7 +8,6 @@ uvicorn imports in each worker process: the environment is read there, once.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import aiohttp
 
@@ -17,32 +16,11 @@ from passway.catalog import Catalog, load_catalog
 from passway.crypto import Keyring
 from passway.egress import EgressPolicy, GuardedConnector
 from passway.fleet import Fleet, MemoryFleet
+from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
-from passway.proxy.http1_pool import Http1Client
+from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
 from passway.store.protocol import Store
-
-
-@dataclass(slots=True)
-class Runtime:
-    """Everything a running server holds, built once per worker process."""
-
-    settings: Settings
-    catalog: Catalog
-    keyring: Keyring
-    store: Store
-    egress: EgressPolicy
-    http: aiohttp.ClientSession
-    tokens: TokenManager
-    fleet: Fleet
-    # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
-    upstream: Http1Client
-
-    async def aclose(self) -> None:
-        await self.fleet.aclose()
-        await self.upstream.aclose()
-        await self.http.close()
-        await self.store.close()
 
 
 def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:

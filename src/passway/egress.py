@@ -6,7 +6,7 @@ address, the cloud metadata service. By default every address that is not global
 refused; ``PASSWAY_EGRESS_ALLOW`` lists the hosts and networks an operator wants reachable anyway.
 
 The check runs on the addresses about to be connected to, after DNS resolution: in the proxy's own
-HTTP/1.1 pool (``passway.proxy.http1_pool``) for proxied calls, and inside the aiohttp connector
+HTTP/1.1 pool (``passway.http1.client.pool``) for proxied calls, and inside the aiohttp connector
 (``GuardedConnector``) for token endpoints. There is no window between the check and the connection
 for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. A refusal
 raises ``EgressRefused`` (an ``OSError``; aiohttp wraps it in a ``ClientConnectorError`` as it does

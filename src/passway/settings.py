@@ -28,8 +28,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8080
-    # A second port serving proxy calls only, without uvicorn (``passway.proxy.listener``): about a
-    # quarter less CPU per call. None: off. 0: any free port (tests).
+    # A second port serving proxy calls only, without uvicorn (``passway.http1.server``): about
+    # a quarter less CPU per call. None: off. 0: any free port (tests).
     proxy_port: int | None = None
     workers: int = 1
     data_dir: Path = field(default_factory=_default_data_dir)

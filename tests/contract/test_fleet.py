@@ -19,9 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis.asyncio as aioredis
 
+from passway.core.throttle import ThrottleWindow
 from passway.fleet import Fleet, MemoryFleet, MemoryHub
 from passway.fleet.redis import RedisFleet
-from passway.proxy.throttle import ThrottleWindow
 from passway.records import Change
 
 REDIS_ENV = "PASSWAY_TEST_REDIS_URL"

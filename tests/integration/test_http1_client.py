@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from passway.egress import EgressPolicy, EgressRefused
-from passway.proxy.http1 import BrokenAnswer, StaleConnection
-from passway.proxy.http1_pool import Http1Client, UpstreamConnectError
-from passway.proxy.http1_response import Http1Response
+from passway.http1.client.connection import BrokenAnswer, StaleConnection
+from passway.http1.client.pool import Http1Client, UpstreamConnectError
+from passway.http1.client.response import Http1Response
 
 LOOPBACK = EgressPolicy.from_settings(["127.0.0.1", "::1", "localhost"])
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from passway.core.throttle import ThrottleWindow
 from passway.fleet import wire
-from passway.proxy.throttle import ThrottleWindow
 from passway.records import Change
 
 NOW = datetime(2026, 3, 6, 22, 9, 49, 250_000, tzinfo=UTC)

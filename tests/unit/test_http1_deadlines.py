@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from passway.proxy.http1_deadlines import TICK, Deadlines, expire
+from passway.http1.client.deadlines import TICK, Deadlines, expire
 
 
 async def test_an_overdue_wait_fails_within_a_tick_and_a_discarded_one_never() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from passway.proxy.http1_request import encode_head, framing, split_url
+from passway.http1.client.request import encode_head, framing, split_url
 
 
 @pytest.mark.parametrize(

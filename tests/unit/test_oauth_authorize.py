@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from passway.catalog import parse_provider
-from passway.catalog.model import Provider
+from passway.core.provider import Provider
 from passway.oauth.authorize import (
     authorization_url,
     callback_url,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from passway.catalog.model import TokenField, TokenMetadataFields
+from passway.core.provider import TokenField, TokenMetadataFields
 from passway.core.tokens import (
     MalformedTokenResponse,
     capture_token_metadata,

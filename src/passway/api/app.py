@@ -18,7 +18,7 @@ from passway.api.input_guard import InputGuardMiddleware
 from passway.services.context import ServiceContext
 
 if TYPE_CHECKING:
-    from passway.bootstrap import Runtime
+    from passway.runtime import Runtime
 
 
 _PROBLEM_SCHEMA: dict[str, Any] = {

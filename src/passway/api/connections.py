@@ -6,10 +6,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 
-from passway.api import views
 from passway.api.auth import CurrentProject, Services
 from passway.api.schemas import ConnectionGenerate, ConnectionPatch, metadata_values
-from passway.services import connections
+from passway.services import connections, views
 
 router = APIRouter(prefix="/v1/projects/{projectIdOrName}", tags=["connections"])
 

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from passway.api import views
 from passway.api.auth import CurrentProject, Services
 from passway.api.schemas import InstallationCreate, InstallationPatch
-from passway.services import installations
+from passway.services import installations, views
 
 router = APIRouter(
     prefix="/v1/projects/{projectIdOrName}/integrations/{integrationId}/installations",

@@ -6,10 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from passway.api import views
 from passway.api.auth import CurrentPrincipal, CurrentProject, Services
 from passway.api.schemas import ApiKeyCreate, ApiKeyPatch, ProjectCreate
-from passway.services import api_keys, projects
+from passway.services import api_keys, projects, views
 
 router = APIRouter(prefix="/v1", tags=["projects"])
 KEYS = "/projects/{projectIdOrName}/api-keys"

@@ -9,9 +9,9 @@ from pydantic import Field
 
 from passway.api.auth import CurrentProject, Services
 from passway.api.schemas import RequestBody
-from passway.api.views import rfc3339
 from passway.oauth import apps
 from passway.records import ProviderApp
+from passway.services.views import rfc3339
 
 router = APIRouter(prefix="/v1/projects/{projectIdOrName}/provider-apps", tags=["provider apps"])
 

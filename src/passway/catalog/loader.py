@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from passway.catalog.model import (
+from passway.catalog.validation import CatalogIssue, validate_provider
+from passway.core.provider import (
     AccessTokenHeader,
     HeaderTemplate,
     MetadataInput,
@@ -24,7 +25,6 @@ from passway.catalog.model import (
     TokenField,
     TokenMetadataFields,
 )
-from passway.catalog.validation import CatalogIssue, validate_provider
 from passway.core.template_syntax import template_variables
 from passway.errors import ConfigurationError
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from passway.core.provider import ROOT_MODULE
 from passway.core.template_syntax import TemplateSyntaxError, parse_url_template, split_template
 
 AUTH_TYPES = ("oauth2", "apiKey", "basic", "custom")
@@ -18,7 +19,6 @@ GRANT_TYPES = ("authorizationCode", "authorizationCodePKCE", "clientCredentials"
 SUPPORT_FLAGS = ("proxy", "read", "write", "subscribe", "delete")
 # The implicit module meaning "the provider's root baseURL" (the built-in data uses it without
 # listing it under ``modules``).
-ROOT_MODULE = "root"
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")

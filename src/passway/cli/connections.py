@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from passway.api import views
 from passway.cli.common import (
     emit,
     fail,
@@ -27,7 +26,7 @@ from passway.cli.common import (
     settings_from,
 )
 from passway.records import Connection, Credentials, OAuthToken
-from passway.services import connections
+from passway.services import connections, views
 from passway.services.connections import NewConnection
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from passway.api import views
 from passway.cli.common import (
     emit,
     friendly_errors,
@@ -18,7 +17,7 @@ from passway.cli.common import (
     settings_from,
 )
 from passway.records import Integration
-from passway.services import installations, integrations
+from passway.services import installations, integrations, views
 from passway.services.installations import InstallationView
 from passway.services.integrations import Deployment
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from passway.api import views
 from passway.cli.common import (
     emit,
     friendly_errors,
@@ -16,7 +15,7 @@ from passway.cli.common import (
     settings_from,
 )
 from passway.records import ApiKey, Project
-from passway.services import api_keys, projects
+from passway.services import api_keys, projects, views
 from passway.services.access import ADMIN
 
 

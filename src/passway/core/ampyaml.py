@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from passway.catalog import Catalog, Provider
+from passway.core.provider import Provider, ProviderLookup
 from passway.core.target import module_issues
 from passway.errors import InvalidAmpYaml, Issue
 
@@ -56,7 +56,7 @@ class AmpFile:
     warnings: tuple[str, ...]
 
 
-def parse_amp_yaml(text: str, catalog: Catalog) -> AmpFile:
+def parse_amp_yaml(text: str, catalog: ProviderLookup) -> AmpFile:
     """Validate ``text`` as amp.yaml. Raises ``InvalidAmpYaml`` listing every problem found."""
     document = _load(text)
     issues: list[Issue] = []
@@ -162,7 +162,7 @@ def _key(key: Any) -> str:
 def _integration(
     path: str,
     entry: Any,
-    catalog: Catalog,
+    catalog: ProviderLookup,
     seen: set[str],
     issues: list[Issue],
     warnings: list[str],
@@ -227,7 +227,9 @@ def _integration(
     )
 
 
-def _provider(path: str, value: Any, catalog: Catalog, issues: list[Issue]) -> Provider | None:
+def _provider(
+    path: str, value: Any, catalog: ProviderLookup, issues: list[Issue]
+) -> Provider | None:
     if value is None:
         issues.append(_issue(path, "required"))
         return None

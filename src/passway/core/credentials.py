@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
-from passway.catalog import Provider
+from passway.core.provider import Provider
 from passway.core.templates import render_template
 from passway.errors import ConnectionNeedsReauthorization
 from passway.records import Connection

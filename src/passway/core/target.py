@@ -15,14 +15,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from passway.catalog.validation import ROOT_MODULE
 from passway.core import hostnames
+from passway.core.provider import ROOT_MODULE
 from passway.core.template_syntax import parse_url_template
 from passway.core.templates import connection_template_values, render_url
 from passway.errors import InvalidTarget, Issue, ProviderUnsupported, ProxyNotEnabled
 
 if TYPE_CHECKING:
-    from passway.catalog.model import Provider
+    from passway.core.provider import Provider
     from passway.records import Connection, Integration
 
 # Characters kept as they are in a path: RFC 3986 pchar plus "/" and "%" (checked separately).

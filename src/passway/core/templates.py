@@ -24,7 +24,7 @@ from passway.core.template_syntax import (
 from passway.errors import InvalidTarget, Issue, TemplateVariableMissing
 
 if TYPE_CHECKING:
-    from passway.catalog.model import Provider
+    from passway.core.provider import Provider
     from passway.records import Connection
 
 __all__ = [

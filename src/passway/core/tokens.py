@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from passway.catalog.model import TokenMetadataFields
+from passway.core.provider import TokenMetadataFields
 from passway.records import Credentials, OAuthToken
 
 # Error codes with which token endpoints say "this grant is dead": retrying cannot help, only the

@@ -12,8 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from passway.core.throttle import ThrottleBook, ThrottleWindow
 from passway.fleet.protocol import ChangeListener
-from passway.proxy.throttle import ThrottleBook, ThrottleWindow
 from passway.records import Change
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from passway.proxy.throttle import ThrottleWindow
+from passway.core.throttle import ThrottleWindow
 from passway.records import Change
 
 ChangeListener = Callable[[Change], None]

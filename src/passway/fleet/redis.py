@@ -28,12 +28,12 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from passway.core.throttle import ThrottleWindow
 from passway.fleet import wire
 from passway.fleet.memory import MemoryFleet
 from passway.fleet.outage import Outage
 from passway.fleet.protocol import ChangeListener
 from passway.fleet.subscriber import ChangeSubscriber
-from passway.proxy.throttle import ThrottleWindow
 from passway.records import Change
 
 logger = logging.getLogger("passway.fleet")

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from passway.proxy.throttle import ThrottleWindow
+from passway.core.throttle import ThrottleWindow
 from passway.records import Change
 
 DEFAULT_PREFIX = "passway:"

@@ -17,7 +17,7 @@ import hashlib
 import secrets
 from urllib.parse import urlencode, urlsplit
 
-from passway.catalog.model import Provider
+from passway.core.provider import Provider
 
 CALLBACK_PATH = "/callbacks/v1/oauth"
 PKCE_LABEL = "pkce"

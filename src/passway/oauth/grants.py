@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from passway.catalog.model import Provider
+from passway.core.provider import Provider
 from passway.core.templates import render_url
 from passway.errors import ProviderUnsupported
 from passway.oauth.client import AuthMethod, ClientAuth

@@ -6,11 +6,10 @@
     cache.py        the per-project, single-flight, bounded cache behind ``resolve``
     invalidation.py the change-feed watcher that keeps other workers' caches honest
     body.py         the client's body (buffered when small, streamed otherwise) and disconnects
-    upstream.py     send with the pooled HTTP/1.1 client, relay the answer as it streams
-    http1*.py       that client: connection, pool (egress guard, TLS), request, response, deadlines
+    upstream.py     send with ``passway.http1.client``, relay the answer as it streams
     timeouts.py     connect/read timeouts and the ``x-amp-timeout-seconds`` override
-    throttle.py     throttle mode after a provider 429
 
 The pure rules the handler applies live in ``passway.core``: ``headers`` (what crosses),
-``credentials`` (where credentials go), ``target`` (the upstream URL).
+``credentials`` (where credentials go), ``target`` (the upstream URL), ``throttle`` (throttle mode
+after a provider 429).
 """

@@ -13,10 +13,9 @@ so the call to the provider can be cancelled and its connection released.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
+from passway.asgi_types import Receive
 
 
 class ClientDisconnected(Exception):

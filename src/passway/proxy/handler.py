@@ -22,31 +22,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from passway.asgi_types import CANCELS_ON_DISCONNECT
 from passway.core.credentials import place_credentials, set_query_params
 from passway.core.headers import upstream_request_headers
 from passway.core.target import build_upstream_url
+from passway.core.throttle import window_after_429
 from passway.errors import PasswayError, Throttled
+from passway.http1.client.response import Http1Response
 from passway.problems import problem_body, problem_headers
 from passway.proxy.body import ClientBody, ClientDisconnected
-from passway.proxy.http1_response import Http1Response
 from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver
-from passway.proxy.throttle import window_after_429
 from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
 from passway.records import Change
 
 if TYPE_CHECKING:
-    from passway.asgi import Message, Receive, Scope, Send
-    from passway.bootstrap import Runtime
+    from passway.asgi_types import Message, Receive, Scope, Send
+    from passway.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 WATCH_AFTER = 0.25  # seconds before a running call starts watching for the client leaving
-# A server that cancels the call itself when its client goes away (the proxy listener) says so in
-# the ASGI scope's ``extensions``; the handler then has nothing to watch.
-CANCELS_ON_DISCONNECT = "passway.cancels_on_disconnect"
 _NO_EXTENSIONS: dict[str, Any] = {}
 
 

@@ -11,7 +11,7 @@ acting for either could be acting for the wrong customer. The headers a proxy ca
 - ``x-amp-installation-id``, or ``x-amp-integration-name`` with ``x-amp-group-ref``: which
   installation to act for (the installation id wins when all three are given).
 - ``x-amp-rate-limiter-mode``: optional; ``throttle`` turns on the throttle mode (see
-  ``passway.proxy.throttle``). Any other non-empty value is refused, so a typo is not silent.
+  ``passway.core.throttle``). Any other non-empty value is refused, so a typo is not silent.
 - ``x-amp-timeout-seconds``: optional; see ``passway.proxy.timeouts``.
 """
 

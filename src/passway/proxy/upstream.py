@@ -15,19 +15,18 @@ would be a lie.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Sequence
 
+from passway.asgi_types import Send
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
-from passway.proxy.http1_pool import Http1Client, UpstreamConnectError
-from passway.proxy.http1_response import Http1Response
+from passway.http1.client.pool import Http1Client, UpstreamConnectError
+from passway.http1.client.response import Http1Response
 from passway.proxy.timeouts import CallTimeouts
 
 logger = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 Body = bytes | AsyncIterator[bytes] | None
 
 _NO_BODY_STATUSES = frozenset({204, 304})

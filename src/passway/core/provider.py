@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 AuthType = Literal["oauth2", "apiKey", "basic", "custom"]
 GrantType = Literal["authorizationCode", "authorizationCodePKCE", "clientCredentials", "password"]
+
+# The implicit module every provider has: its own base URL, when no named module is chosen.
+ROOT_MODULE = "root"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +209,9 @@ class Provider:
         if self.labels:
             out["labels"] = dict(self.labels)
         return out
+
+
+class ProviderLookup(Protocol):
+    """Finds a provider by the name a user wrote (the catalog implements it)."""
+
+    def get(self, name: str) -> Provider | None: ...

@@ -21,16 +21,15 @@ import asyncio
 import logging
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import unquote
 
 import httptools
 
+from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
+from passway.http1.server.call import BODY_HIGH_WATER, ListenerCall, status_line
 from passway.problems import problem_body, problem_headers
-from passway.proxy.handler import CANCELS_ON_DISCONNECT
-from passway.proxy.listener_call import BODY_HIGH_WATER, ListenerCall, status_line
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("uvicorn.access")
@@ -44,10 +43,7 @@ def _request_id() -> str:
     return "l-" + secrets.token_hex(6)
 
 
-Handler = Callable[
-    [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[..., Awaitable[None]]],
-    Awaitable[None],
-]
+Handler = ASGIApp
 
 
 class ConnectionSettings:

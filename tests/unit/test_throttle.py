@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from passway.proxy.throttle import (
+from passway.core.throttle import (
     DEFAULT_RETRY_AFTER,
     ThrottleBook,
     format_utc,

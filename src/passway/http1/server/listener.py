@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from passway.proxy.listener_connection import ClientConnection, ConnectionSettings, Handler
+from passway.http1.server.connection import ClientConnection, ConnectionSettings, Handler
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The proxy's upstream client: pooled HTTP/1.1 connections opened through the egress guard.
+"""A pooled HTTP/1.1 client whose every connection is first cleared by an address guard.
 
 - Pool: idle keep-alive connections per (scheme, host, port), newest reused first; at most
   ``pool_size`` connections open in all (a call beyond that waits, after closing an idle connection
@@ -9,7 +9,7 @@
   while idle) is replaced by a new one once, only when the request is idempotent or no byte of its
   body has been taken yet (a stream already read from cannot be sent again).
 - Connecting: the host is resolved with ``loop.getaddrinfo`` and every address goes through the
-  ``EgressPolicy`` (IP literals too) before a socket is opened to an allowed one; ``https`` uses
+  ``AddressGuard`` (IP literals too) before a socket is opened to an allowed one; ``https`` uses
   ``ssl.create_default_context()`` (certificate and host name checked, SNI sent). The connect
   timeout covers resolution, connection and TLS handshake.
 - Request bodies: ``bytes`` are written with the head; streams are written by a task, chunk by
@@ -23,15 +23,23 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
-from passway.egress import EgressPolicy
-from passway.proxy.http1 import Http1Connection, StaleConnection
-from passway.proxy.http1_deadlines import Deadlines
-from passway.proxy.http1_request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
-from passway.proxy.http1_response import BodyStream, Http1Response, send_stream
+from passway.http1.client.connection import Http1Connection, StaleConnection
+from passway.http1.client.deadlines import Deadlines
+from passway.http1.client.request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
+from passway.http1.client.response import BodyStream, Http1Response, send_stream
 
 Key = tuple[str, str, int]
 _ONE_WRITE = 64 * 1024  # bodies up to this size go out in the same write as the head
+
+
+class AddressGuard(Protocol):
+    """Decides which resolved addresses of a host may be connected to (Passway's egress policy)."""
+
+    def check(self, host: str, addresses: Sequence[str]) -> list[str]:
+        """The usable addresses, in order; raises an ``OSError`` when none may be used."""
+        ...
 
 
 class UpstreamConnectError(ConnectionError):
@@ -51,13 +59,13 @@ class Http1Client:
 
     def __init__(
         self,
-        egress: EgressPolicy,
+        guard: AddressGuard,
         *,
         pool_size: int,
         idle_timeout: float = 15.0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._egress = egress
+        self._guard = guard
         self._cap = max(1, pool_size)
         self._idle_timeout = idle_timeout
         self._ssl = ssl_context
@@ -225,7 +233,7 @@ class Http1Client:
         except OSError as exc:
             raise UpstreamConnectError(f"cannot resolve {origin.host}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        allowed = self._egress.check(origin.host, addresses)  # raises EgressRefused
+        allowed = self._guard.check(origin.host, addresses)  # raises the guard's refusal
         tls = self._tls() if origin.scheme == "https" else None
         deadlines = self._deadlines
         error: OSError | None = None

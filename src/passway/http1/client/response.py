@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
-from passway.proxy.http1 import Http1Connection
+from passway.http1.client.connection import Http1Connection
 
 
 class BodyStream:

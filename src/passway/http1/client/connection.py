@@ -25,7 +25,7 @@ from typing import cast
 
 import httptools
 
-from passway.proxy.http1_deadlines import Deadlines, expire
+from passway.http1.client.deadlines import Deadlines, expire
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
 _BODYLESS = frozenset({204, 304})

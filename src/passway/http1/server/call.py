@@ -20,7 +20,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from passway.proxy.listener_connection import ClientConnection
+    from passway.http1.server.connection import ClientConnection
 
 BODY_HIGH_WATER = 256 * 1024  # queued request-body bytes before the socket stops being read
 _JOIN_LIMIT = 64 * 1024  # smaller writes are joined into one buffer; larger go out as a list

@@ -1,0 +1,6 @@
+"""The HTTP/1.1 server that serves an ASGI application (Passway's proxy handler).
+
+listener.py    ``ProxyListener``: binds the port (``SO_REUSEPORT``), health check, shut-down
+connection.py  ``ClientConnection``: parse requests, keep-alive, pipelining, limits, refusals
+call.py        ``ListenerCall``: one request's ASGI ``receive``/``send`` with backpressure
+"""
