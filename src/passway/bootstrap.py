@@ -20,7 +20,7 @@ from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
-from passway.store.protocol import Store
+from passway.store import MEMORY_URL, MemoryStore, SqlStore, Store
 
 
 def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
@@ -46,8 +46,10 @@ def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.Clie
 
 
 async def open_store(settings: Settings, keyring: Keyring) -> Store:
-    from passway.store.sql import SqlStore
-
+    """SQLite or PostgreSQL from the database URL; ``memory://`` keeps everything in this process
+    (development and tests: nothing survives a restart, and each worker has its own)."""
+    if settings.database_url.strip() == MEMORY_URL:
+        return MemoryStore()
     return await SqlStore.open(settings.resolved_database_url, keyring)
 
 

@@ -27,7 +27,7 @@ from datetime import datetime
 
 from passway.errors import NotFound, TokenEndpointError
 from passway.records import Connection
-from passway.store.protocol import Store
+from passway.store.protocol import ConnectionStore
 
 NeedsRefresh = Callable[[Connection], bool]
 Clock = Callable[[], datetime]
@@ -63,7 +63,7 @@ class LeasedRefresh:
 
     def __init__(
         self,
-        store: Store,
+        store: ConnectionStore,
         *,
         owner: str,
         lease_ttl: float,

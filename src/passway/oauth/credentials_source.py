@@ -12,11 +12,11 @@ from passway.errors import InvalidRequest
 from passway.oauth import grants
 from passway.oauth.client import ClientAuth
 from passway.records import Connection, ProviderApp
-from passway.store.protocol import Store
+from passway.store.protocol import OAuthStore
 
 
 async def find_provider_app(
-    store: Store, project_id: str, provider: str, app_id: str | None
+    store: OAuthStore, project_id: str, provider: str, app_id: str | None
 ) -> ProviderApp | None:
     """The app named by ``app_id``, or the project's newest app for ``provider``."""
     if app_id:
@@ -27,7 +27,9 @@ async def find_provider_app(
     return apps[0] if apps else None
 
 
-async def client_auth_for(store: Store, provider: Provider, connection: Connection) -> ClientAuth:
+async def client_auth_for(
+    store: OAuthStore, provider: Provider, connection: Connection
+) -> ClientAuth:
     if connection.provider_app_id:
         app = await store.get_provider_app(connection.project_id, connection.provider_app_id)
         if app is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from passway.core.tokens import TokenResponse, credentials_after_token_response
 from passway.errors import Conflict, ConnectionNeedsReauthorization, TokenEndpointError
 from passway.records import Connection
-from passway.store.protocol import Store
+from passway.store.protocol import ConnectionStore
 
 _ATTEMPTS = 5
 
@@ -40,7 +40,7 @@ def reauthorization_error(connection: Connection, why: str) -> ConnectionNeedsRe
 
 
 async def store_new_tokens(
-    store: Store, current: Connection, response: TokenResponse, now: datetime
+    store: ConnectionStore, current: Connection, response: TokenResponse, now: datetime
 ) -> Connection:
     """Store the token response on the connection (the old refresh token kept if none came)."""
     used = grant_of(current)
@@ -62,7 +62,7 @@ async def store_new_tokens(
     raise TokenEndpointError("Could not store the refreshed token (too many concurrent writes)")
 
 
-async def mark_revoked(store: Store, current: Connection, now: datetime) -> None:
+async def mark_revoked(store: ConnectionStore, current: Connection, now: datetime) -> None:
     """Status ``bad_credentials``, unless a concurrent write already replaced the grant."""
     used = grant_of(current)
     for _ in range(_ATTEMPTS):

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 
 from passway.records import Change
-from passway.store.protocol import Store
+from passway.store.protocol import ChangeFeed
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _BATCH = 1000
 class ChangeWatcher:
     def __init__(
         self,
-        store: Store,
+        store: ChangeFeed,
         on_change: Callable[[Change], None],
         on_unknown: Callable[[], None],
         interval: float,

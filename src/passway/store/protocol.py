@@ -1,5 +1,9 @@
-"""The storage interface. ``SqlStore`` (SQLite, PostgreSQL) and ``MemoryStore`` implement it; one
-contract suite (``tests/contract/test_store.py``) holds both to it.
+"""The storage interfaces: one small protocol per concern, and ``Store``, all of them together.
+
+``SqlStore`` (SQLite, PostgreSQL; ``passway.store.sql``) and ``MemoryStore`` (``memory://``;
+``passway.store.memory``) implement every one, each concern in a module of its own; one contract
+suite (``tests/contract/test_store.py``) holds both to them. Code that needs one concern asks for
+that protocol (the refresh coordination a ``ConnectionStore``, the cache watcher a ``ChangeFeed``).
 
 Rules every implementation keeps:
 - Reads scoped by ``project_id`` never return another project's rows (tenant isolation lives here).
@@ -26,10 +30,9 @@ from passway.records import (
 )
 
 
-class Store(Protocol):
-    async def close(self) -> None: ...
+class ProjectStore(Protocol):
+    """Projects and their API keys."""
 
-    # projects ---------------------------------------------------------------------------------
     async def create_project(self, project: Project) -> Project:
         """Conflict if the name is taken."""
         ...
@@ -38,7 +41,6 @@ class Store(Protocol):
 
     async def list_projects(self) -> list[Project]: ...
 
-    # api keys ---------------------------------------------------------------------------------
     async def create_api_key(self, key: ApiKey) -> ApiKey: ...
 
     async def find_api_keys_by_prefix(self, prefix: str) -> list[ApiKey]:
@@ -53,7 +55,10 @@ class Store(Protocol):
 
     async def delete_api_key(self, project_id: str, key_id: str) -> bool: ...
 
-    # integrations -----------------------------------------------------------------------------
+
+class InstallationStore(Protocol):
+    """Integrations (deployed amp.yaml entries) and the installations of them."""
+
     async def upsert_integrations(
         self, project_id: str, integrations: Sequence[Integration]
     ) -> list[Integration]:
@@ -68,7 +73,30 @@ class Store(Protocol):
         """Deletes the integration and its installations."""
         ...
 
-    # connections ------------------------------------------------------------------------------
+    async def create_installation(self, installation: Installation) -> Installation:
+        """Conflict if the group already installed this integration."""
+        ...
+
+    async def get_installation(
+        self, project_id: str, installation_id: str
+    ) -> Installation | None: ...
+
+    async def find_installation(
+        self, project_id: str, integration_name: str, group_ref: str
+    ) -> Installation | None: ...
+
+    async def list_installations(
+        self, project_id: str, integration_id: str, *, group_ref: str | None = None
+    ) -> list[Installation]: ...
+
+    async def update_installation(self, installation: Installation) -> Installation: ...
+
+    async def delete_installation(self, project_id: str, installation_id: str) -> bool: ...
+
+
+class ConnectionStore(Protocol):
+    """Connections (a customer's credentials) and the leases that serialize their refreshes."""
+
     async def create_connection(self, connection: Connection) -> Connection: ...
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None: ...
@@ -101,7 +129,7 @@ class Store(Protocol):
         """Conflict if an installation still uses it."""
         ...
 
-    # refresh leases: one refresher per connection across processes and instances ---------------
+    # one refresher per connection across processes and instances
     async def acquire_refresh_lease(
         self, connection_id: str, owner: str, now: datetime, ttl_seconds: float
     ) -> bool:
@@ -110,28 +138,10 @@ class Store(Protocol):
 
     async def release_refresh_lease(self, connection_id: str, owner: str) -> None: ...
 
-    # installations ----------------------------------------------------------------------------
-    async def create_installation(self, installation: Installation) -> Installation:
-        """Conflict if the group already installed this integration."""
-        ...
 
-    async def get_installation(
-        self, project_id: str, installation_id: str
-    ) -> Installation | None: ...
+class OAuthStore(Protocol):
+    """OAuth provider apps (a project's client id and secret) and pending connect states."""
 
-    async def find_installation(
-        self, project_id: str, integration_name: str, group_ref: str
-    ) -> Installation | None: ...
-
-    async def list_installations(
-        self, project_id: str, integration_id: str, *, group_ref: str | None = None
-    ) -> list[Installation]: ...
-
-    async def update_installation(self, installation: Installation) -> Installation: ...
-
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool: ...
-
-    # provider apps ----------------------------------------------------------------------------
     async def create_provider_app(self, app: ProviderApp) -> ProviderApp: ...
 
     async def get_provider_app(self, project_id: str, app_id: str) -> ProviderApp | None: ...
@@ -142,14 +152,16 @@ class Store(Protocol):
 
     async def delete_provider_app(self, project_id: str, app_id: str) -> bool: ...
 
-    # oauth states -----------------------------------------------------------------------------
     async def save_oauth_state(self, state: OAuthState) -> None: ...
 
     async def consume_oauth_state(self, state_id: str, now: datetime) -> OAuthState | None:
         """Return and delete the state if it exists and has not expired; single use, atomic."""
         ...
 
-    # change feed ------------------------------------------------------------------------------
+
+class ChangeFeed(Protocol):
+    """Every committed change, in order, so that caches in every process can be dropped."""
+
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         """Call ``listener`` with each change this process commits, right after the commit, so the
         local cache is dropped at once; other processes learn of it by polling ``changes_since``."""
@@ -158,3 +170,9 @@ class Store(Protocol):
     async def latest_change_seq(self) -> int: ...
 
     async def changes_since(self, seq: int, limit: int = 1000) -> list[Change]: ...
+
+
+class Store(ProjectStore, InstallationStore, ConnectionStore, OAuthStore, ChangeFeed, Protocol):
+    """Every concern together: what the composition root opens and hands down."""
+
+    async def close(self) -> None: ...

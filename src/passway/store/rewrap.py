@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from passway.crypto import Keyring
 from passway.store import sealed
-from passway.store.sql_base import Tx
+from passway.store.sql.base import Tx
 from passway.store.tables import connections, oauth_states, provider_apps
 
 _SEALED: tuple[tuple[sa.Table, str, Callable[[str], str]], ...] = (

@@ -1,8 +1,4 @@
-"""``SqlStore``'s connections and their refresh leases.
-
-A lease is two columns of the connection row, taken by one conditional UPDATE, so it is exclusive
-across worker processes and instances; the lease never changes the connection's ``version``.
-"""
+"""Connections and their refresh leases over SQL (``ConnectionStore``)."""
 
 from __future__ import annotations
 
@@ -15,12 +11,20 @@ from passway.errors import Conflict, NotFound
 from passway.records import Connection
 from passway.store import changes as kinds
 from passway.store import sealed
-from passway.store.sql_apps import SqlAppsMixin
-from passway.store.tables import connections, installations
+from passway.store.sql.base import SqlBase
+from passway.store.tables import (
+    connections,
+    installations,
+)
 
 
-class SqlConnectionsMixin(SqlAppsMixin):
-    # connections ---------------------------------------------------------------------------------
+def _with_version(connection: Connection, version: int, create_time: datetime) -> Connection:
+    return dataclasses.replace(connection, version=version, create_time=create_time)
+
+
+class SqlConnections(SqlBase):
+    """``ConnectionStore`` over SQL."""
+
     async def create_connection(self, connection: Connection) -> Connection:
         async with self._write("a connection with this id exists") as tx:
             await tx.require_project(connection.project_id)
@@ -114,7 +118,6 @@ class SqlConnectionsMixin(SqlAppsMixin):
             tx.changed(project_id, kinds.CONNECTION, connection_id)
         return True
 
-    # refresh leases ------------------------------------------------------------------------------
     async def acquire_refresh_lease(
         self, connection_id: str, owner: str, now: datetime, ttl_seconds: float
     ) -> bool:
@@ -143,7 +146,3 @@ class SqlConnectionsMixin(SqlAppsMixin):
                 .where(c.id == connection_id, c.refresh_owner == owner)
                 .values(refresh_owner=None, refresh_lease_until=None)
             )
-
-
-def _with_version(connection: Connection, version: int, create_time: datetime) -> Connection:
-    return dataclasses.replace(connection, version=version, create_time=create_time)

@@ -1,34 +1,38 @@
-"""The transaction and change-feed machinery under ``SqlStore``.
-
-Every mutation runs in ``write()``: one transaction that also appends the mutation's change rows,
-then, after the commit, tells this process's listeners. Uniqueness and foreign-key violations
-surface as ``Conflict``, so nothing is half-written and no database error leaks out.
+"""The SQL store's foundation: engine, reads, write transactions, the change feed and the
+reference checks every concern shares.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from passway.crypto import Keyring
 from passway.errors import Conflict, NotFound
-from passway.records import Change
+from passway.records import Change, Installation, ProviderApp
 from passway.store.changes import Listeners
 from passway.store.engine import WRITE_OPTION
-from passway.store.tables import changes, projects
+from passway.store.tables import (
+    changes,
+    projects,
+    provider_apps,
+)
 
-# Change rows older than this are pruned; pollers run every fraction of a second.
 CHANGE_RETENTION = timedelta(hours=1)
+
+
 _PRUNE_EVERY = 256
-# Serializes change-row inserts on PostgreSQL until commit, so sequence numbers become visible
-# in order and a poller can never skip a change committed late with a smaller number.
+
+
 _PG_CHANGE_LOCK = 0x70617373_7761_0002
 
 
@@ -58,11 +62,28 @@ class Tx:
             raise NotFound("project not found")
 
 
-class SqlBase:
-    """Engine, reads, write transactions and the change feed."""
+async def _prune_changes(tx: Tx, cutoff: datetime) -> int:
+    """Keeps the newest row so that ``latest_change_seq`` never moves backwards."""
+    newest = sa.select(sa.func.max(changes.c.seq)).scalar_subquery()
+    return await tx.rowcount(
+        changes.delete().where(changes.c.time < cutoff, changes.c.seq < newest)
+    )
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+_R = TypeVar("_R", Installation, ProviderApp)
+
+
+def with_create_time(record: _R, create_time: datetime) -> _R:
+    """The record as stored: its create time is the stored one (an update never changes it)."""
+    return dataclasses.replace(record, create_time=create_time)
+
+
+class SqlBase:
+    """Engine, reads, write transactions and the change feed (``ChangeFeed``)."""
+
+    def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
         self._engine = engine
+        self._keyring = keyring
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._listeners = Listeners()
         self._postgres = engine.dialect.name == "postgresql"
@@ -75,7 +96,6 @@ class SqlBase:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    # reads ---------------------------------------------------------------------------------------
     async def _one(self, stmt: sa.Executable) -> RowMapping | None:
         async with self._engine.connect() as conn:
             return (await conn.execute(stmt)).mappings().first()
@@ -84,7 +104,6 @@ class SqlBase:
         async with self._engine.connect() as conn:
             return (await conn.execute(stmt)).mappings().all()
 
-    # writes --------------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _write(self, conflict: str = "a conflicting record exists") -> AsyncIterator[Tx]:
         """One write transaction; ``conflict`` is the detail of the Conflict a constraint raises."""
@@ -123,7 +142,6 @@ class SqlBase:
         async with self._write() as tx:
             return await _prune_changes(tx, older_than)
 
-    # change feed ---------------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Change], None]) -> None:
         self._listeners.add(listener)
 
@@ -140,10 +158,13 @@ class SqlBase:
         )
         return [Change(int(r["seq"]), r["project_id"], r["kind"], r["entity_id"]) for r in rows]
 
-
-async def _prune_changes(tx: Tx, cutoff: datetime) -> int:
-    """Keeps the newest row so that ``latest_change_seq`` never moves backwards."""
-    newest = sa.select(sa.func.max(changes.c.seq)).scalar_subquery()
-    return await tx.rowcount(
-        changes.delete().where(changes.c.time < cutoff, changes.c.seq < newest)
-    )
+    async def _require_app(self, tx: Tx, project_id: str, app_id: str | None) -> None:
+        if app_id is None:
+            return
+        found = await tx.one(
+            sa.select(provider_apps.c.id).where(
+                provider_apps.c.id == app_id, provider_apps.c.project_id == project_id
+            )
+        )
+        if found is None:
+            raise NotFound("provider app not found")

@@ -1,19 +1,68 @@
-"""``MemoryStore``'s installations, provider apps and OAuth states."""
+"""Integrations and installations in memory (``InstallationStore``)."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from collections.abc import Sequence
 
 from passway.errors import Conflict, NotFound
-from passway.records import Installation, OAuthState, ProviderApp
+from passway.records import (
+    Installation,
+    Integration,
+)
 from passway.store import changes as kinds
-from passway.store.memory_state import MemoryState, scoped
-from passway.store.rules import ordered
+from passway.store.memory.base import MemoryBase, scoped
+from passway.store.rules import check_unique_names, merge_integrations, ordered
 
 
-class MemoryAppsMixin(MemoryState):
-    # installations -------------------------------------------------------------------------------
+class MemoryInstallations(MemoryBase):
+    """``InstallationStore`` in memory."""
+
+    async def upsert_integrations(
+        self, project_id: str, integrations: Sequence[Integration]
+    ) -> list[Integration]:
+        self._require_project(project_id)
+        check_unique_names(integrations)
+        existing = {i.name: i for i in self._integrations.values() if i.project_id == project_id}
+        merged = merge_integrations(project_id, integrations, existing)
+        for item in merged:
+            other = self._integrations.get(item.id)
+            if other is not None and (other.project_id, other.name) != (project_id, item.name):
+                raise Conflict("an integration with this id exists")
+        for item in merged:
+            self._integrations[item.id] = item
+        self._record(*((project_id, kinds.INTEGRATION, i.id) for i in merged))
+        return merged
+
+    async def list_integrations(self, project_id: str) -> list[Integration]:
+        return ordered(i for i in self._integrations.values() if i.project_id == project_id)
+
+    async def get_integration(self, project_id: str, id_or_name: str) -> Integration | None:
+        found = scoped(self._integrations.get(id_or_name), project_id)
+        if found is not None:
+            return found
+        return next(
+            (
+                i
+                for i in self._integrations.values()
+                if i.project_id == project_id and i.name == id_or_name
+            ),
+            None,
+        )
+
+    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+        if scoped(self._integrations.get(integration_id), project_id) is None:
+            return False
+        doomed = [i.id for i in self._installations.values() if i.integration_id == integration_id]
+        for installation_id in doomed:
+            del self._installations[installation_id]
+        del self._integrations[integration_id]
+        self._record(
+            *((project_id, kinds.INSTALLATION, i) for i in doomed),
+            (project_id, kinds.INTEGRATION, integration_id),
+        )
+        return True
+
     async def create_installation(self, installation: Installation) -> Installation:
         self._check_installation_refs(installation)
         if installation.id in self._installations:
@@ -77,53 +126,6 @@ class MemoryAppsMixin(MemoryState):
         self._record((project_id, kinds.INSTALLATION, installation_id))
         return True
 
-    # provider apps -------------------------------------------------------------------------------
-    async def create_provider_app(self, app: ProviderApp) -> ProviderApp:
-        self._require_project(app.project_id)
-        if app.id in self._provider_apps:
-            raise Conflict("a provider app with this id exists")
-        self._provider_apps[app.id] = app
-        self._record((app.project_id, kinds.PROVIDER_APP, app.id))
-        return app
-
-    async def get_provider_app(self, project_id: str, app_id: str) -> ProviderApp | None:
-        return scoped(self._provider_apps.get(app_id), project_id)
-
-    async def list_provider_apps(self, project_id: str) -> list[ProviderApp]:
-        return ordered(a for a in self._provider_apps.values() if a.project_id == project_id)
-
-    async def update_provider_app(self, app: ProviderApp) -> ProviderApp:
-        current = scoped(self._provider_apps.get(app.id), app.project_id)
-        if current is None:
-            raise NotFound("provider app not found")
-        stored = dataclasses.replace(app, create_time=current.create_time)
-        self._provider_apps[app.id] = stored
-        self._record((app.project_id, kinds.PROVIDER_APP, app.id))
-        return stored
-
-    async def delete_provider_app(self, project_id: str, app_id: str) -> bool:
-        if scoped(self._provider_apps.get(app_id), project_id) is None:
-            return False
-        if any(c.provider_app_id == app_id for c in self._connections.values()):
-            raise Conflict("the provider app is used by a connection; delete that first")
-        del self._provider_apps[app_id]
-        self._record((project_id, kinds.PROVIDER_APP, app_id))
-        return True
-
-    # oauth states --------------------------------------------------------------------------------
-    async def save_oauth_state(self, state: OAuthState) -> None:
-        self._require_project(state.project_id)
-        if state.id in self._oauth_states:
-            raise Conflict("this oauth state exists")
-        self._oauth_states[state.id] = state
-
-    async def consume_oauth_state(self, state_id: str, now: datetime) -> OAuthState | None:
-        state = self._oauth_states.pop(state_id, None)
-        if state is None or state.expires_at <= now:
-            return None
-        return state
-
-    # helpers -------------------------------------------------------------------------------------
     def _check_installation_refs(self, installation: Installation) -> None:
         project_id = installation.project_id
         if scoped(self._integrations.get(installation.integration_id), project_id) is None:

@@ -1,4 +1,4 @@
-"""The state and change feed under ``MemoryStore`` (split out so each module stays readable)."""
+"""The dicts under ``MemoryStore``, its change feed and the checks every concern shares."""
 
 from __future__ import annotations
 
@@ -19,8 +19,17 @@ from passway.records import (
 )
 from passway.store.changes import Listeners
 
+_T = TypeVar("_T", ApiKey, Integration, Connection, Installation, ProviderApp)
 
-class MemoryState:
+
+def scoped(record: _T | None, project_id: str) -> _T | None:
+    """The record if it belongs to ``project_id``: another tenant's row reads as absent."""
+    if record is None or record.project_id != project_id:
+        return None
+    return record
+
+
+class MemoryBase:
     """The dicts every part of ``MemoryStore`` reads and writes, and the change feed."""
 
     def __init__(self) -> None:
@@ -39,7 +48,6 @@ class MemoryState:
     async def close(self) -> None:
         return None
 
-    # change feed ---------------------------------------------------------------------------------
     def _record(self, *entries: tuple[str, str, str]) -> None:
         """Append ``(project_id, kind, entity_id)`` changes and tell the listeners."""
         new = []
@@ -60,7 +68,6 @@ class MemoryState:
         start = max(seq, 0)
         return self._changes[start : start + limit]
 
-    # helpers -------------------------------------------------------------------------------------
     def _require_project(self, project_id: str) -> None:
         if project_id not in self._projects:
             raise NotFound("project not found")
@@ -68,13 +75,3 @@ class MemoryState:
     def _require_provider_app(self, project_id: str, app_id: str) -> None:
         if scoped(self._provider_apps.get(app_id), project_id) is None:
             raise NotFound("provider app not found")
-
-
-_T = TypeVar("_T", ApiKey, Integration, Connection, Installation, ProviderApp)
-
-
-def scoped(record: _T | None, project_id: str) -> _T | None:
-    """The record if it belongs to ``project_id``: another tenant's row reads as absent."""
-    if record is None or record.project_id != project_id:
-        return None
-    return record
