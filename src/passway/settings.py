@@ -1,30 +1,36 @@
 """Settings, read once from ``PASSWAY_*`` variables and CLI flags into one frozen object.
 
-Nothing else in the package reads the environment: the composition root (``bootstrap``) receives a
-``Settings`` and hands the relevant parts to whatever needs them.
+``load_settings(environ, **flags)`` is the only reader of the environment, and only the composition
+root (``bootstrap``) and the command line call it, with ``os.environ``; everything else receives a
+``Settings`` (or the part of it that it needs). The fields, their types and defaults are declared
+once, here, with pydantic-settings: field ``foo_bar`` is read from ``PASSWAY_FOO_BAR``; lists are
+comma separated; an empty variable counts as unset. A value that cannot be read, or that breaks a
+rule below, stops start-up with one ``ConfigurationError`` naming the variable.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources import EnvSettingsSource
+from pydantic_settings.sources.utils import parse_env_vars
 
 from passway.errors import ConfigurationError
 
 _PREFIX = "PASSWAY_"
 
 
-def _default_data_dir() -> Path:
-    return Path("passway-data")
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(BaseSettings):
     """Every knob Passway has. Field ``foo_bar`` is read from ``PASSWAY_FOO_BAR``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=_PREFIX, env_ignore_empty=True, frozen=True, extra="ignore"
+    )
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -32,18 +38,18 @@ class Settings:
     # a quarter less CPU per call. None: off. 0: any free port (tests).
     proxy_port: int | None = None
     workers: int = 1
-    data_dir: Path = field(default_factory=_default_data_dir)
+    data_dir: Path = Path("passway-data")
     # Empty means the embedded SQLite file ``<data_dir>/passway.db``.
     database_url: str = ""
     # Encryption keys: ``kid:base64(32 bytes)`` entries, comma separated, newest last. Empty means
     # the key file (generated on first start).
-    encryption_keys: tuple[str, ...] = ()
+    encryption_keys: Annotated[tuple[str, ...], NoDecode] = ()
     key_file: Path | None = None
     admin_api_key: str = ""
     public_url: str = "http://127.0.0.1:8080"
     catalog_file: Path | None = None
     # Hosts or CIDRs the egress guard lets through although they are private or loopback.
-    egress_allow: tuple[str, ...] = ()
+    egress_allow: Annotated[tuple[str, ...], NoDecode] = ()
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     max_timeout: float = 600.0
@@ -68,6 +74,32 @@ class Settings:
     log_level: str = "info"
     access_log: bool = False
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only explicit values: ``load_settings`` reads the environment mapping it is given.
+        return (init_settings,)
+
+    @field_validator("encryption_keys", "egress_allow", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("proxy_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL: SQLite file by default, ``postgresql://`` mapped to asyncpg."""
@@ -88,33 +120,20 @@ class Settings:
         return self.key_file if self.key_file is not None else self.data_dir / "encryption.keys"
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        return self.model_copy(update=changes)
 
 
-def _convert(name: str, raw: str, annotation: str) -> Any:
-    try:
-        if annotation == "int":
-            return int(raw)
-        if annotation == "int | None":
-            return int(raw) if raw.strip() else None
-        if annotation == "float":
-            return float(raw)
-        if annotation == "bool":
-            lowered = raw.strip().lower()
-            if lowered in {"1", "true", "yes", "on"}:
-                return True
-            if lowered in {"0", "false", "no", "off", ""}:
-                return False
-            raise ValueError(raw)
-        if annotation.startswith("tuple"):
-            return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if annotation.startswith("Path"):
-            return Path(raw) if raw else None
-        return raw
-    except ValueError:
-        raise ConfigurationError(
-            f"{_PREFIX}{name.upper()}: cannot read {raw!r} as {annotation}"
-        ) from None
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping instead of ``os.environ``."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(
+            self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
 
 
 def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -122,15 +141,22 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
 
     Overrides whose value is ``None`` are ignored, so CLI options can be passed through as they are.
     """
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(Settings):
-        key = _PREFIX + f.name.upper()
-        if key in environ:
-            values[f.name] = _convert(f.name, environ[key], str(f.type))
+    values: dict[str, Any] = dict(_MappingSource(environ)())
     values.update({k: v for k, v in overrides.items() if v is not None})
-    settings = Settings(**values)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        raise ConfigurationError(_first_problem(exc)) from None
     _validate(settings)
     return settings
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    annotation = Settings.model_fields[name].annotation if name in Settings.model_fields else None
+    wanted = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    return f"{_PREFIX}{name.upper()}: cannot read {error.get('input')!r} as {wanted}"
 
 
 def _validate(settings: Settings) -> None:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,8 +51,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The ``PASSWAY_*`` variables that reproduce ``settings`` in a subprocess."""
     env: dict[str, str] = {}
-    for f in fields(Settings):
-        value = getattr(settings, f.name)
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
         if value is None:
             continue
         if isinstance(value, tuple):
@@ -61,7 +61,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = "true" if value else "false"
         else:
             text = str(value)
-        env[f"PASSWAY_{f.name.upper()}"] = text
+        env[f"PASSWAY_{name.upper()}"] = text
     return env
 
 
