@@ -9,40 +9,16 @@ from __future__ import annotations
 
 import os
 
-import aiohttp
-
 from passway.asgi import PasswayApp
 from passway.catalog import Catalog, load_catalog
 from passway.crypto import Keyring
-from passway.egress import EgressPolicy, GuardedConnector
+from passway.egress import EgressPolicy
 from passway.fleet import Fleet, MemoryFleet
 from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
 from passway.store import MEMORY_URL, MemoryStore, SqlStore, Store
-
-
-def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
-    """One pooled keep-alive session for the calls Passway makes itself (token endpoints)."""
-    # The guarded connector checks every address it is about to connect to (after DNS, IP literals
-    # included) against the egress policy.
-    connector = GuardedConnector(
-        egress=egress,
-        limit=settings.upstream_pool_size,
-        limit_per_host=0,
-        ttl_dns_cache=60,
-        enable_cleanup_closed=True,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        auto_decompress=False,
-        skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
-        timeout=aiohttp.ClientTimeout(
-            total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
-        ),
-        cookie_jar=aiohttp.DummyCookieJar(),
-    )
 
 
 async def open_store(settings: Settings, keyring: Keyring) -> Store:
@@ -66,7 +42,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     keyring = Keyring.load_or_create(settings)
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)
-    http = build_http_session(settings, egress)
+    http = Http1Client(egress, pool_size=settings.upstream_pool_size)
     fleet = open_fleet(settings)
     # Each change this process commits is published for the other processes (after the commit).
     store.subscribe(fleet.publish_change)
@@ -80,7 +56,6 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         http=http,
         tokens=tokens,
         fleet=fleet,
-        upstream=Http1Client(egress, pool_size=settings.upstream_pool_size),
     )
 
 

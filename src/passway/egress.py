@@ -5,12 +5,11 @@ could otherwise make Passway call its own network: a loopback admin port, a data
 address, the cloud metadata service. By default every address that is not globally routable is
 refused; ``PASSWAY_EGRESS_ALLOW`` lists the hosts and networks an operator wants reachable anyway.
 
-The check runs on the addresses about to be connected to, after DNS resolution: in the proxy's own
-HTTP/1.1 pool (``passway.http1.client.pool``) for proxied calls, and inside the aiohttp connector
-(``GuardedConnector``) for token endpoints. There is no window between the check and the connection
+The check runs on the addresses about to be connected to, after DNS resolution, in the one HTTP
+client Passway sends everything with (``passway.http1.client``: proxied calls, token endpoints):
+``EgressPolicy`` is its ``AddressGuard``. There is no window between the check and the connection
 for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. A refusal
-raises ``EgressRefused`` (an ``OSError``; aiohttp wraps it in a ``ClientConnectorError`` as it does
-any connection failure) before any socket is opened; the proxy turns it back into
+raises ``EgressRefused`` (an ``OSError``) before any socket is opened; callers turn it into
 ``passway.errors.EgressDenied`` with ``egress_denial``.
 """
 
@@ -20,15 +19,8 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-import aiohttp
-from aiohttp.abc import ResolveResult
 
 from passway.errors import ConfigurationError, EgressDenied
-
-if TYPE_CHECKING:
-    from aiohttp.tracing import Trace
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -201,32 +193,11 @@ class EgressRefused(OSError):
         self.reason = reason
 
 
-class GuardedConnector(aiohttp.TCPConnector):
-    """A ``TCPConnector`` that drops every resolved address the policy refuses.
-
-    It hooks ``_resolve_host``, which returns the exact addresses aiohttp then connects to (for
-    names and for IP literals alike, and on DNS cache hits). aiohttp has no public hook at that
-    point; ``tests/unit/test_egress.py`` pins the behaviour so that an aiohttp upgrade moving it
-    fails loudly instead of silently opening the guard.
-    """
-
-    def __init__(self, *, egress: EgressPolicy, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._egress = egress
-
-    async def _resolve_host(
-        self, host: str, port: int, traces: Sequence[Trace] | None = None
-    ) -> list[ResolveResult]:
-        results = await super()._resolve_host(host, port, traces=traces)
-        allowed = set(self._egress.check(host, [r["host"] for r in results]))
-        return [r for r in results if r["host"] in allowed]
-
-
 def egress_denial(exc: BaseException) -> EgressDenied | None:
-    """The ``EgressDenied`` to answer if ``exc`` (an aiohttp error) came from the egress guard.
+    """The ``EgressDenied`` to answer if ``exc`` came from the egress guard.
 
-    Walks ``os_error`` / ``__cause__`` / ``__context__``, which is how aiohttp wraps the connector's
-    ``EgressRefused``. The detail names the host and the rule, never a credential.
+    Walks ``os_error`` / ``__cause__`` / ``__context__``, where a wrapped ``EgressRefused`` sits.
+    The detail names the host and the rule, never a credential.
     """
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiohttp
-
 from passway.catalog import Catalog
 from passway.crypto import Keyring
 from passway.egress import EgressPolicy
@@ -29,14 +27,13 @@ class Runtime:
     keyring: Keyring
     store: Store
     egress: EgressPolicy
-    http: aiohttp.ClientSession
+    # The one HTTP client for everything Passway sends (proxied calls, token endpoints, webhooks),
+    # every connection cleared by the egress policy.
+    http: Http1Client
     tokens: TokenManager
     fleet: Fleet
-    # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
-    upstream: Http1Client
 
     async def aclose(self) -> None:
         await self.fleet.aclose()
-        await self.upstream.aclose()
-        await self.http.close()
+        await self.http.aclose()
         await self.store.close()

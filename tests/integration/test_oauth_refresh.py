@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 
+from passway.egress import EgressPolicy
 from passway.errors import (
     ConnectionNeedsReauthorization,
     InvalidClientCredentials,
@@ -21,6 +21,8 @@ from passway.errors import (
 )
 from passway.fleet import Fleet, MemoryFleet, MemoryHub
 from passway.fleet.redis import RedisFleet
+from passway.http1.client.fetch import fetch
+from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.records import Connection, Credentials, Project
 from passway.settings import Settings
@@ -45,9 +47,10 @@ async def oauth() -> AsyncIterator[OAuthServer]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+async def http() -> AsyncIterator[Http1Client]:
+    client = Http1Client(EgressPolicy.from_settings(["127.0.0.1", "::1"]), pool_size=20)
+    yield client
+    await client.aclose()
 
 
 async def with_project(store: Store) -> Store:
@@ -64,9 +67,7 @@ async def store() -> MemoryStore:
     return memory
 
 
-def manager(
-    store: Store, oauth: OAuthServer, http: aiohttp.ClientSession, **settings: Any
-) -> TokenManager:
+def manager(store: Store, oauth: OAuthServer, http: Http1Client, **settings: Any) -> TokenManager:
     values: dict[str, Any] = {"refresh_lease_ttl": 5.0, "refresh_cooldown": 30.0}
     values.update(settings)
     return TokenManager(
@@ -81,11 +82,10 @@ async def stored_expired_connection(store: Store, oauth: OAuthServer) -> Connect
     return await store.create_connection(connection)
 
 
-async def resource_status(http: aiohttp.ClientSession, oauth: OAuthServer, token: str) -> int:
-    async with http.get(
-        f"{oauth.url}/resource", headers={"Authorization": f"Bearer {token}"}
-    ) as response:
-        return response.status
+async def resource_status(http: Http1Client, oauth: OAuthServer, token: str) -> int:
+    headers = [("Authorization", f"Bearer {token}")]
+    answer = await fetch(http, "GET", f"{oauth.url}/resource", headers, timeout=10)
+    return answer.status
 
 
 def access_of(connection: Connection) -> str:
@@ -99,7 +99,7 @@ def refresh_of(connection: Connection) -> str:
 
 
 async def test_500_concurrent_callers_on_an_expired_token_share_exactly_one_refresh(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     tokens = manager(store, oauth, http)
@@ -113,7 +113,7 @@ async def test_500_concurrent_callers_on_an_expired_token_share_exactly_one_refr
 
 
 async def test_two_managers_on_one_store_refresh_once_like_two_processes(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     first, second = manager(store, oauth, http), manager(store, oauth, http)
@@ -129,7 +129,7 @@ async def test_two_managers_on_one_store_refresh_once_like_two_processes(
 
 
 async def test_fresh_token_is_returned_without_any_token_call(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
@@ -140,7 +140,7 @@ async def test_fresh_token_is_returned_without_any_token_call(
 
 
 async def test_token_within_the_margin_is_refreshed_before_it_expires(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
@@ -152,7 +152,7 @@ async def test_token_within_the_margin_is_refreshed_before_it_expires(
 
 
 async def test_sequential_refreshes_use_each_rotated_token_once_and_never_revoke(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     tokens = manager(store, oauth, http)
@@ -164,7 +164,7 @@ async def test_sequential_refreshes_use_each_rotated_token_once_and_never_revoke
 
 
 async def test_response_without_refresh_token_keeps_the_stored_one(
-    store: MemoryStore, http: aiohttp.ClientSession
+    store: MemoryStore, http: Http1Client
 ) -> None:
     server = OAuthServer(rotate_refresh_tokens=False, response_encoding="form")
     await server.start()
@@ -180,7 +180,7 @@ async def test_response_without_refresh_token_keeps_the_stored_one(
 
 
 async def test_invalid_grant_marks_bad_credentials_after_exactly_one_token_call(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     oauth.grant_of(refresh_of(connection)).revoked = True
@@ -200,7 +200,7 @@ async def test_invalid_grant_marks_bad_credentials_after_exactly_one_token_call(
 
 
 async def test_failed_refresh_cools_down_instead_of_retrying(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     tokens = manager(store, oauth, http, refresh_cooldown=30)
@@ -218,7 +218,7 @@ async def test_failed_refresh_cools_down_instead_of_retrying(
 
 
 async def test_failed_proactive_refresh_still_uses_a_token_that_has_not_expired(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
@@ -232,7 +232,7 @@ async def test_failed_proactive_refresh_still_uses_a_token_that_has_not_expired(
 
 
 async def test_rejected_token_is_refreshed_once_and_a_stale_rejection_reuses_the_new_token(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
@@ -252,7 +252,7 @@ async def test_rejected_token_is_refreshed_once_and_a_stale_rejection_reuses_the
 
 
 async def test_dead_holders_lease_expires_and_the_next_process_refreshes(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     assert await store.acquire_refresh_lease(connection.id, "dead", datetime.now(UTC), 1.0)
@@ -264,7 +264,7 @@ async def test_dead_holders_lease_expires_and_the_next_process_refreshes(
 
 
 async def test_client_credentials_token_is_issued_at_once_and_reissued_when_expired(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     tokens = manager(store, oauth, http)
     provider = oauth_catalog(oauth.url).get(CC_PROVIDER)
@@ -300,7 +300,7 @@ async def test_client_credentials_token_is_issued_at_once_and_reissued_when_expi
 
 
 async def test_wrong_client_secret_is_a_clear_client_error(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     provider = oauth_catalog(oauth.url).get(CC_PROVIDER)
     assert provider is not None
@@ -317,7 +317,7 @@ async def test_wrong_client_secret_is_a_clear_client_error(
 
 
 async def test_password_grant_issues_tokens_and_bad_password_is_rejected(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     provider = oauth_catalog(oauth.url).get(CC_PROVIDER)
     assert provider is not None
@@ -340,7 +340,7 @@ async def test_password_grant_issues_tokens_and_bad_password_is_rejected(
 
 @pytest.mark.parametrize("server_auth", ["basic", "body"])
 async def test_client_authenticates_the_way_the_token_endpoint_requires(
-    store: MemoryStore, http: aiohttp.ClientSession, server_auth: str
+    store: MemoryStore, http: Http1Client, server_auth: str
 ) -> None:
     server = OAuthServer(client_auth=server_auth)  # type: ignore[arg-type]
     await server.start()
@@ -376,7 +376,7 @@ def test_expiry_margin_decision_uses_the_injected_clock() -> None:
 
 
 async def test_token_write_survives_a_concurrent_change_of_other_fields(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     oauth.hold_token_calls = "before"
@@ -392,7 +392,7 @@ async def test_token_write_survives_a_concurrent_change_of_other_fields(
 
 
 async def test_revoked_grant_does_not_mark_a_connection_reauthorized_meanwhile(
-    store: MemoryStore, oauth: OAuthServer, http: aiohttp.ClientSession
+    store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     connection = await stored_expired_connection(store, oauth)
     oauth.hold_token_calls = "before"
@@ -437,7 +437,7 @@ async def shared_fleets(request: pytest.FixtureRequest) -> AsyncIterator[tuple[F
 async def test_a_cooldown_started_by_one_worker_stops_the_others_refresh(
     store: MemoryStore,
     oauth: OAuthServer,
-    http: aiohttp.ClientSession,
+    http: Http1Client,
     shared_fleets: tuple[Fleet, Fleet],
 ) -> None:
     connection = await stored_expired_connection(store, oauth)

@@ -8,7 +8,6 @@ import pytest
 from passway.egress import (
     EgressPolicy,
     EgressRefused,
-    GuardedConnector,
     blocked_reason,
     egress_denial,
 )
@@ -121,9 +120,3 @@ def test_a_refusal_wrapped_by_aiohttp_maps_to_egress_denied_naming_the_reason() 
     assert document["context"]["reason"] == "cloud metadata address"
     assert egress_denial(aiohttp.ClientConnectionError("reset")) is None
     assert egress_denial(ConnectionRefusedError()) is None
-
-
-def test_the_connector_hook_still_exists_in_this_aiohttp() -> None:
-    """``GuardedConnector`` overrides the private ``_resolve_host``: fail loudly if it moves."""
-    assert "_resolve_host" in vars(aiohttp.TCPConnector)
-    assert "_resolve_host" in vars(GuardedConnector)

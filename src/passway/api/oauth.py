@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Annotated, cast
 from urllib.parse import urlsplit
 
-import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import AfterValidator, Field
@@ -25,6 +24,7 @@ from passway import problems
 from passway.api.auth import CurrentPrincipal, CurrentProject, Services
 from passway.api.schemas import MetadataIn, RequestBody, metadata_values
 from passway.errors import OAuthProviderDenied, PasswayError
+from passway.http1.client.pool import Http1Client
 from passway.oauth import flow, pages
 from passway.records import OAuthState
 from passway.services import access
@@ -146,7 +146,7 @@ async def oauth_callback(
                 context={"error": error},
             )
         flow_state = await flow.consume_state(services, state)
-        http = cast(aiohttp.ClientSession, request.app.state.runtime.http)
+        http = cast(Http1Client, request.app.state.runtime.http)
         result = await flow.complete_connect(services, http, flow_state, code)
     except PasswayError as failure:
         redirect_after = flow_state.redirect_after if flow_state is not None else None

@@ -16,9 +16,7 @@ import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import quote
-
-import aiohttp
+from urllib.parse import quote, urlencode
 
 from passway.core.tokens import (
     MalformedTokenResponse,
@@ -27,7 +25,10 @@ from passway.core.tokens import (
     oauth_error_code,
     parse_token_response,
 )
+from passway.egress import egress_denial
 from passway.errors import PasswayError, TokenEndpointError, UpstreamTimeout
+from passway.http1.client.fetch import AnswerTooLarge, fetch
+from passway.http1.client.pool import Http1Client
 
 AuthMethod = Literal["body", "basic"]
 
@@ -75,33 +76,30 @@ def build_token_request(
 
 
 async def _post(
-    http: aiohttp.ClientSession,
+    http: Http1Client,
     url: str,
     form: Mapping[str, str],
     client: ClientAuth | None,
     method: AuthMethod,
-    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to aiohttp, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to fetch, not a cancel scope
 ) -> TokenResponse:
     body, headers = build_token_request(form, client, method)
     try:
-        async with http.post(
-            url,
-            data=body,
-            headers=headers,
-            allow_redirects=False,
-            timeout=aiohttp.ClientTimeout(total=timeout),
-        ) as response:
-            raw = await response.read()
-            status = response.status
-            content_type = response.headers.get("Content-Type")
+        answer = await fetch(
+            http, "POST", url, list(headers.items()), urlencode(body).encode(), timeout=timeout
+        )
     except TimeoutError:
         raise UpstreamTimeout("The token endpoint did not answer in time") from None
     except PasswayError:
         raise
-    except (aiohttp.ClientError, OSError) as exc:
+    except (OSError, AnswerTooLarge) as exc:
+        denied = egress_denial(exc)
+        if denied is not None:
+            raise denied from None
         raise TokenEndpointError(
             f"The token endpoint could not be reached ({type(exc).__name__})"
         ) from None
+    raw, status, content_type = answer.body, answer.status, answer.header(b"content-type")
     try:
         document = decode_token_body(raw, content_type)
     except MalformedTokenResponse as exc:
@@ -127,12 +125,12 @@ async def _post(
 
 
 async def request_token(
-    http: aiohttp.ClientSession,
+    http: Http1Client,
     url: str,
     form: Mapping[str, str],
     client: ClientAuth | None,
     *,
-    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to aiohttp, not a cancel scope
+    timeout: float,  # noqa: ASYNC109 - a per-call budget handed to fetch, not a cancel scope
 ) -> TokenResponse:
     """POST one grant to the token endpoint and return the parsed token response."""
     method: AuthMethod = client.method if client is not None else "body"

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-import aiohttp
-
 from passway.catalog import Provider
 from passway.core import templates
 from passway.errors import (
@@ -29,6 +27,7 @@ from passway.errors import (
     OAuthStateInvalid,
     ProviderUnsupported,
 )
+from passway.http1.client.pool import Http1Client
 from passway.oauth import authorize, grants
 from passway.oauth.client import TokenRejected, request_token
 from passway.oauth.connection_writer import save_authorized_connection
@@ -189,7 +188,7 @@ async def consume_state(ctx: ServiceContext, raw_state: str | None) -> OAuthStat
 
 async def complete_connect(
     ctx: ServiceContext,
-    http: aiohttp.ClientSession,
+    http: Http1Client,
     state: OAuthState,
     code: str | None,
 ) -> ConnectResult:

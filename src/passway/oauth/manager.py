@@ -27,8 +27,6 @@ import socket
 import uuid
 from datetime import UTC, datetime
 
-import aiohttp
-
 from passway.catalog import Catalog, Provider
 from passway.core.templates import connection_template_values
 from passway.core.tokens import (
@@ -46,6 +44,7 @@ from passway.errors import (
     TokenEndpointError,
 )
 from passway.fleet import Fleet, MemoryFleet
+from passway.http1.client.pool import Http1Client
 from passway.oauth import grants
 from passway.oauth.client import TokenRejected, request_token
 from passway.oauth.cooldown import Cooldowns
@@ -69,7 +68,7 @@ class TokenManager:
         *,
         store: Store,
         catalog: Catalog,
-        http: aiohttp.ClientSession,
+        http: Http1Client,
         settings: Settings,
         clock: Clock = _utcnow,
         fleet: Fleet | None = None,

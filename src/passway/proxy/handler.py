@@ -167,7 +167,7 @@ class ProxyHandler:
         outgoing = self._outgoing(scope, target)
         timeout = self._timeouts.for_call(call.timeout)
         method: str = scope["method"]
-        http = self._runtime.upstream
+        http = self._runtime.http
 
         watcher: _DisconnectWatch | None = None
         timer: asyncio.TimerHandle | None = None

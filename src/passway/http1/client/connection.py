@@ -1,8 +1,8 @@
 """One HTTP/1.1 connection to a provider: an ``asyncio.Protocol`` parsing answers with httptools.
 
-Passway carries this small client for the proxy path only (``http1_pool`` pools the connections and
-opens them through the egress guard): aiohttp's general-purpose client cost about half the CPU time
-of a proxied call. Token endpoints keep using aiohttp.
+Passway sends everything with this small client (``pool`` pools the connections and opens them
+through the address guard; ``fetch`` serves whole small exchanges such as token calls): aiohttp's
+general-purpose client cost about half the CPU time of a proxied call.
 
 A connection serves one exchange at a time (no pipelining). ``begin`` arms a fresh parser and writes
 the request head; the caller then awaits ``wait_head`` and reads the body with ``read``. Body pieces
