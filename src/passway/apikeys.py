@@ -10,6 +10,9 @@ import hashlib
 import hmac
 import secrets
 import string
+from collections.abc import Iterable
+
+from passway.records import ApiKey
 
 _ALPHABET = string.ascii_letters + string.digits
 _PREFIX_LEN = 12
@@ -44,6 +47,18 @@ def lookup_prefix(raw_key: str) -> str | None:
 
 def key_matches(raw_key: str, key_hash: str) -> bool:
     return hmac.compare_digest(hash_api_key(raw_key), key_hash)
+
+
+def active_key_for(raw_key: str, candidates: Iterable[ApiKey]) -> ApiKey | None:
+    """The active key among ``candidates`` (the stored keys sharing its lookup prefix) that
+    ``raw_key`` is, or None. The one rule for every caller, management API and proxy alike: every
+    candidate's hash is compared in constant time, whether the key is active or not, and the
+    decision is made afterwards, so timing tells nothing about revoked keys."""
+    found: ApiKey | None = None
+    for key in candidates:
+        if key_matches(raw_key, key.key_hash) and key.active and found is None:
+            found = key
+    return found
 
 
 def masked(prefix: str) -> str:

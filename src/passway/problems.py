@@ -1,8 +1,10 @@
 """The one place where errors become ``application/problem+json`` (RFC 9457).
 
-Both the raw-ASGI proxy and the management API render errors through ``problem_body`` /
-``problem_headers`` so every error Passway itself answers looks the same and carries the
-``x-passway-error`` marker header (its value is the error code), which a provider never sends.
+The raw-ASGI proxy and Passway's HTTP/1.1 server answer with ``send_problem``, the management API
+wraps ``problem_body`` / ``problem_headers`` in its framework's response, and a request the server
+cannot even read gets the same two pieces written raw: every error Passway itself answers looks the
+same and carries the ``x-passway-error`` marker header (its value is the error code), which a
+provider never sends.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from passway.asgi_types import Send
 from passway.errors import PasswayError
 
 CONTENT_TYPE = "application/problem+json"
@@ -66,3 +69,13 @@ def problem_headers(
     for name, value in error.headers.items():
         headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
     return headers
+
+
+async def send_problem(
+    send: Send, error: PasswayError, *, instance: str, request_id: str, subsystem: str
+) -> None:
+    """Answer ``error`` on an ASGI ``send``: the head, then the whole body in one message."""
+    body = problem_body(error, instance=instance, request_id=request_id, subsystem=subsystem)
+    headers = problem_headers(error, len(body), request_id)
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

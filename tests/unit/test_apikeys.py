@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from passway.apikeys import generate_api_key, hash_api_key, key_matches, lookup_prefix, masked
+from passway.apikeys import (
+    active_key_for,
+    generate_api_key,
+    hash_api_key,
+    key_matches,
+    lookup_prefix,
+    masked,
+)
 
 
 def test_a_new_key_is_found_by_its_prefix_and_matches_only_its_hash() -> None:
@@ -30,3 +37,21 @@ def test_anything_not_shaped_like_a_key_has_no_prefix() -> None:
         "Bearer " + raw,
     ):
         assert lookup_prefix(bad) is None, bad
+
+
+def test_the_active_key_is_found_among_candidates_revoked_ones_never() -> None:
+    """One rule for the management API and the proxy: a revoked key is compared like any other
+    (constant time) and then refused; another key with the same prefix is not a match."""
+    from dataclasses import replace
+
+    from support.records import Records
+
+    records = Records()
+    raw, prefix, key_hash = generate_api_key()
+    other_raw, _, other_hash = generate_api_key()
+    live = records.api_key("p1", prefix=prefix, key_hash=key_hash)
+    other = records.api_key("p1", prefix=prefix, key_hash=other_hash)
+    assert active_key_for(raw, [other, live]) == live
+    assert active_key_for(raw, [replace(live, active=False), other]) is None
+    assert active_key_for(other_raw, [live]) is None
+    assert active_key_for(raw, []) is None

@@ -29,7 +29,7 @@ from passway.core.target import build_upstream_url
 from passway.core.throttle import window_after_429
 from passway.errors import PasswayError, Throttled
 from passway.http1.client.response import Http1Response
-from passway.problems import problem_body, problem_headers
+from passway.problems import send_problem
 from passway.proxy.body import ClientBody, ClientDisconnected
 from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
@@ -278,12 +278,6 @@ class ProxyHandler:
         if error.status >= 500:
             logger.info("proxy call answered %s %s", error.status, error.code)
         request_id = f"{self._id_prefix}-{next(self._ids)}"
-        body = problem_body(error, instance=scope["path"], request_id=request_id, subsystem="proxy")
-        await exchange.send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": problem_headers(error, len(body), request_id),
-            }
+        await send_problem(
+            exchange.send, error, instance=scope["path"], request_id=request_id, subsystem="proxy"
         )
-        await exchange.send({"type": "http.response.body", "body": body, "more_body": False})

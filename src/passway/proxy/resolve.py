@@ -67,11 +67,17 @@ class _Failure:
         raise self.error(self.detail, context=self.context)
 
 
-def _placement(provider: Provider, connection: Connection) -> CredentialPlacement | None:
+def _derive(
+    provider: Provider, integration: Integration, connection: Connection
+) -> tuple[str, CredentialPlacement | None]:
+    """What every call through this connection shares, computed once per connection version:
+    the rendered base URL, and the credentials' placement (None while an OAuth connection waits
+    for its first token; the call then places them after its token step)."""
+    base_url = render_base_url(provider, integration, connection)
     try:
-        return place_credentials(provider, connection)
+        return base_url, place_credentials(provider, connection)
     except PasswayError:
-        return None
+        return base_url, None
 
 
 def proxy_enabled(integration: Integration, installation: Installation) -> bool:
@@ -119,12 +125,8 @@ class Resolver:
         prefix = apikeys.lookup_prefix(raw_key)
         if prefix is None:
             return False
-        matched = False
-        for key in await self._store.find_api_keys_by_prefix(prefix):
-            # Compare every candidate's hash in constant time; decide on the project afterwards.
-            if apikeys.key_matches(raw_key, key.key_hash) and key.active:
-                matched = matched or key.project_id == project_id
-        return matched
+        key = apikeys.active_key_for(raw_key, await self._store.find_api_keys_by_prefix(prefix))
+        return key is not None and key.project_id == project_id
 
     # targets -----------------------------------------------------------------------------------
     async def resolve_target(self, project_id: str, selector: Selector) -> ProxyTarget:
@@ -176,14 +178,15 @@ class Resolver:
         connection: Connection,
         provider: Provider,
     ) -> ProxyTarget:
+        base_url, credentials = _derive(provider, integration, connection)
         return ProxyTarget(
             installation=installation,
             integration=integration,
             connection=connection,
             provider=provider,
-            base_url=render_base_url(provider, integration, connection),
+            base_url=base_url,
             credential_headers=credential_header_names(provider),
-            credentials=_placement(provider, connection),
+            credentials=credentials,
         )
 
     def with_connection(
@@ -197,12 +200,8 @@ class Resolver:
         """
         if connection is target.connection:
             return target
-        updated = replace(
-            target,
-            connection=connection,
-            base_url=render_base_url(target.provider, target.integration, connection),
-            credentials=_placement(target.provider, connection),
-        )
+        base_url, credentials = _derive(target.provider, target.integration, connection)
+        updated = replace(target, connection=connection, base_url=base_url, credentials=credentials)
         if self._targets.get(project_id, selector) is target:
             self._targets.put(project_id, selector, updated)
         return updated

@@ -39,9 +39,9 @@ async def authenticate(ctx: ServiceContext, raw_key: str | None) -> Principal:
         return ADMIN
     prefix = apikeys.lookup_prefix(raw_key)
     if prefix is not None:
-        for key in await ctx.store.find_api_keys_by_prefix(prefix):
-            if key.active and apikeys.key_matches(raw_key, key.key_hash):
-                return Principal(is_admin=False, project_id=key.project_id, key_id=key.id)
+        key = apikeys.active_key_for(raw_key, await ctx.store.find_api_keys_by_prefix(prefix))
+        if key is not None:
+            return Principal(is_admin=False, project_id=key.project_id, key_id=key.id)
     raise Unauthenticated("The API key is unknown or has been revoked.")
 
 

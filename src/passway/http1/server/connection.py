@@ -29,7 +29,7 @@ import httptools
 from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
 from passway.http1.server.call import BODY_HIGH_WATER, ListenerCall, status_line
-from passway.problems import problem_body, problem_headers
+from passway.problems import problem_body, problem_headers, send_problem
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("uvicorn.access")
@@ -304,18 +304,13 @@ class ClientConnection(asyncio.Protocol):
             self._mark_idle()
 
     async def _answer_problem(self, call: ListenerCall, error: PasswayError) -> None:
-        request_id = _request_id()
-        body = problem_body(
-            error, instance=call.scope["path"], request_id=request_id, subsystem="proxy"
+        await send_problem(
+            call.send,
+            error,
+            instance=call.scope["path"],
+            request_id=_request_id(),
+            subsystem="proxy",
         )
-        await call.send(
-            {
-                "type": "http.response.start",
-                "status": error.status,
-                "headers": problem_headers(error, len(body), request_id),
-            }
-        )
-        await call.send({"type": "http.response.body", "body": body})
 
     def _refuse(self, error: PasswayError) -> None:
         """Answer a request that could not be read, then close (its remaining bytes are noise)."""
