@@ -11,6 +11,9 @@ README's error table) and the HTTP ``status`` it maps to::
     │   ├── UnsupportedProxyVersion     400 unsupported_proxy_version
     │   ├── InvalidAmpYaml              400 invalid_amp_yaml
     │   ├── InvalidTarget               400 invalid_target          (would move the target)
+    │   ├── InvalidClientCredentials    400 invalid_client_credentials
+    │   ├── OAuthStateInvalid           400 oauth_state_invalid
+    │   ├── OAuthProviderDenied         400 oauth_provider_error
     │   └── TemplateVariableMissing     422 template_variable_missing
     ├── Unauthenticated                 401 unauthenticated
     ├── PermissionDenied                403 permission_denied
@@ -18,9 +21,10 @@ README's error table) and the HTTP ``status`` it maps to::
     │   └── EgressDenied                403 egress_denied
     ├── NotFound                        404 not_found
     │   └── InstallationNotFound        404 installation_not_found
+    ├── MethodNotAllowed                405 method_not_allowed
     ├── Conflict                        409 conflict
     ├── PayloadTooLarge                 413 payload_too_large
-    ├── RequestHeadTooLarge             431 request_head_too_large  (proxy listener)
+    ├── RequestHeadTooLarge             431 request_head_too_large
     ├── ProviderUnsupported             422 provider_unsupported
     ├── ConnectionNeedsReauthorization  424 connection_bad_credentials
     ├── Throttled                       429 throttled
@@ -164,6 +168,12 @@ class Conflict(PasswayError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class MethodNotAllowed(PasswayError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
 
 
 class RequestHeadTooLarge(PasswayError):

@@ -27,6 +27,7 @@ from passway import problems
 from passway.errors import (
     InvalidRequest,
     IssueLocation,
+    MethodNotAllowed,
     NotFound,
     PasswayError,
     PermissionDenied,
@@ -58,12 +59,6 @@ _LOCATIONS: dict[str, IssueLocation] = {
     "header": "header",
     "cookie": "header",
 }
-
-
-class MethodNotAllowed(PasswayError):
-    status = 405
-    code = "method_not_allowed"
-    title = "Method not allowed"
 
 
 def request_id_of(scope: Scope) -> str:

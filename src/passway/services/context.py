@@ -1,9 +1,10 @@
 """What every service function works over: the store, the catalog, the settings, a clock, and the
 token manager (for OAuth grants that need a call to the provider).
 
-The FastAPI routes build one ``ServiceContext`` from the server's runtime; the CLI builds one over
-the configured database with no token manager (it never calls a provider). Keeping this a small
-value instead of the whole runtime lets the services be used, and tested, without an HTTP session.
+The FastAPI routes build one ``ServiceContext`` from the server's runtime; the CLI builds one
+through the same composition root, token manager included (it runs the client-credentials and
+password grants when it imports such a connection). Keeping this a small value instead of the whole
+runtime lets the services be used, and tested, without a server.
 """
 
 from __future__ import annotations
