@@ -1,114 +1,41 @@
-"""Plain records to SQL rows and back: the ones without secrets (see ``sealed`` for the rest)."""
+"""Records to SQL rows and back, by name: a record's field is the column of the same name.
+
+The column types (``passway.store.tables``) do the conversions (aware UTC times, tuples and
+metadata kept as JSON), so a field is declared once on its record and once as a column, and no
+mapping is written out by hand. Columns a record does not have (a connection's refresh lease) are
+left out of its row; a record's secret fields are not columns at all: ``sealed`` puts their
+sealed form in the ``*_enc`` columns and passes the opened values back in as ``opened``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from passway.records import ApiKey, Installation, Integration, Project
+import sqlalchemy as sa
 
 Row = Mapping[Any, Any]
+_R = TypeVar("_R")
 
 
-def project_row(p: Project) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "name": p.name,
-        "app_name": p.app_name,
-        "create_time": p.create_time,
-        "update_time": p.update_time,
+def row_of(record: Any, table: sa.Table, **sealed: Any) -> dict[str, Any]:
+    """The row of ``record`` in ``table``: every column the record has a field for, plus ``sealed``
+    (the encrypted columns)."""
+    row = {
+        column.name: getattr(record, column.name)
+        for column in table.columns
+        if column.name not in sealed and hasattr(record, column.name)
     }
+    row.update(sealed)
+    return row
 
 
-def project_from_row(r: Row) -> Project:
-    return Project(r["id"], r["name"], r["app_name"], r["create_time"], r["update_time"])
-
-
-def api_key_row(k: ApiKey) -> dict[str, Any]:
-    return {
-        "id": k.id,
-        "project_id": k.project_id,
-        "prefix": k.prefix,
-        "key_hash": k.key_hash,
-        "label": k.label,
-        "scopes": list(k.scopes),
-        "active": k.active,
-        "create_time": k.create_time,
-        "update_time": k.update_time,
+def record_of(cls: type[_R], row: Row, **opened: Any) -> _R:
+    """The ``cls`` record of ``row``: each field from its column, or from ``opened`` (the secret
+    fields, decrypted by the caller)."""
+    values = {
+        field.name: opened[field.name] if field.name in opened else row[field.name]
+        for field in dataclasses.fields(cls)  # type: ignore[arg-type]  # records are dataclasses
     }
-
-
-def api_key_from_row(r: Row) -> ApiKey:
-    return ApiKey(
-        id=r["id"],
-        project_id=r["project_id"],
-        prefix=r["prefix"],
-        key_hash=r["key_hash"],
-        label=r["label"],
-        scopes=tuple(r["scopes"]),
-        active=bool(r["active"]),
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
-
-
-def integration_row(i: Integration) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "project_id": i.project_id,
-        "name": i.name,
-        "display_name": i.display_name,
-        "provider": i.provider,
-        "module": i.module,
-        "proxy_enabled": i.proxy_enabled,
-        "use_module": i.use_module,
-        "spec": dict(i.spec),
-        "create_time": i.create_time,
-        "update_time": i.update_time,
-    }
-
-
-def integration_from_row(r: Row) -> Integration:
-    return Integration(
-        id=r["id"],
-        project_id=r["project_id"],
-        name=r["name"],
-        display_name=r["display_name"],
-        provider=r["provider"],
-        module=r["module"],
-        proxy_enabled=bool(r["proxy_enabled"]),
-        use_module=bool(r["use_module"]),
-        spec=r["spec"],
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
-
-
-def installation_row(i: Installation) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "project_id": i.project_id,
-        "integration_id": i.integration_id,
-        "group_ref": i.group_ref,
-        "group_name": i.group_name,
-        "connection_id": i.connection_id,
-        "health_status": i.health_status,
-        "config": dict(i.config),
-        "create_time": i.create_time,
-        "update_time": i.update_time,
-    }
-
-
-def installation_from_row(r: Row) -> Installation:
-    return Installation(
-        id=r["id"],
-        project_id=r["project_id"],
-        integration_id=r["integration_id"],
-        group_ref=r["group_ref"],
-        group_name=r["group_name"],
-        connection_id=r["connection_id"],
-        health_status=r["health_status"],
-        config=r["config"],
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
+    return cls(**values)

@@ -1,4 +1,5 @@
-"""Records with secrets to SQL rows and back, sealing each secret on the way in.
+"""Records with secrets to SQL rows and back, sealing each secret on the way in (the other fields
+map by name, ``passway.store.codec``).
 
 Each sealed value is bound to its row and field (``aad_*``), so a ciphertext copied to another row
 does not decrypt. A connection's ``Credentials`` are serialized to one JSON document (datetimes in
@@ -15,12 +16,12 @@ from passway.crypto import Keyring
 from passway.records import (
     Connection,
     Credentials,
-    MetadataValue,
     OAuthState,
     OAuthToken,
     ProviderApp,
 )
-from passway.store.codec import Row
+from passway.store.codec import Row, record_of, row_of
+from passway.store.tables import connections, oauth_states, provider_apps
 
 
 def aad_credentials(connection_id: str) -> str:
@@ -101,129 +102,32 @@ def _from_iso(value: str | None) -> datetime | None:
 
 def connection_row(c: Connection, keyring: Keyring) -> dict[str, Any]:
     """Every column of a connection except the lease, which only the lease methods write."""
-    return {
-        "id": c.id,
-        "project_id": c.project_id,
-        "provider": c.provider,
-        "group_ref": c.group_ref,
-        "group_name": c.group_name,
-        "consumer_ref": c.consumer_ref,
-        "consumer_name": c.consumer_name,
-        "provider_workspace_ref": c.provider_workspace_ref,
-        "provider_consumer_ref": c.provider_consumer_ref,
-        "provider_metadata": {
-            k: {"value": v.value, "source": v.source} for k, v in c.provider_metadata.items()
-        },
-        "auth_scheme": c.auth_scheme,
-        "status": c.status,
-        "credentials_enc": keyring.encrypt_text(
-            credentials_to_json(c.credentials), aad_credentials(c.id)
-        ),
-        "provider_app_id": c.provider_app_id,
-        "version": c.version,
-        "create_time": c.create_time,
-        "update_time": c.update_time,
-    }
+    sealed = keyring.encrypt_text(credentials_to_json(c.credentials), aad_credentials(c.id))
+    return row_of(c, connections, credentials_enc=sealed)
 
 
 def connection_from_row(r: Row, keyring: Keyring) -> Connection:
-    return Connection(
-        id=r["id"],
-        project_id=r["project_id"],
-        provider=r["provider"],
-        group_ref=r["group_ref"],
-        group_name=r["group_name"],
-        consumer_ref=r["consumer_ref"],
-        consumer_name=r["consumer_name"],
-        provider_workspace_ref=r["provider_workspace_ref"],
-        provider_consumer_ref=r["provider_consumer_ref"],
-        provider_metadata={
-            k: MetadataValue(v["value"], v.get("source", "input"))
-            for k, v in r["provider_metadata"].items()
-        },
-        auth_scheme=r["auth_scheme"],
-        status=r["status"],
-        credentials=credentials_from_json(
-            keyring.decrypt_text(r["credentials_enc"], aad_credentials(r["id"]))
-        ),
-        provider_app_id=r["provider_app_id"],
-        version=r["version"],
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
+    opened = keyring.decrypt_text(r["credentials_enc"], aad_credentials(r["id"]))
+    return record_of(Connection, r, credentials=credentials_from_json(opened))
 
 
 def provider_app_row(a: ProviderApp, keyring: Keyring) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "project_id": a.project_id,
-        "provider": a.provider,
-        "client_id": a.client_id,
-        "client_secret_enc": keyring.encrypt_text(a.client_secret, aad_client_secret(a.id)),
-        "scopes": list(a.scopes),
-        "external_ref": a.external_ref,
-        "create_time": a.create_time,
-        "update_time": a.update_time,
-    }
+    sealed = keyring.encrypt_text(a.client_secret, aad_client_secret(a.id))
+    return row_of(a, provider_apps, client_secret_enc=sealed)
 
 
 def provider_app_from_row(r: Row, keyring: Keyring) -> ProviderApp:
-    return ProviderApp(
-        id=r["id"],
-        project_id=r["project_id"],
-        provider=r["provider"],
-        client_id=r["client_id"],
-        client_secret=keyring.decrypt_text(r["client_secret_enc"], aad_client_secret(r["id"])),
-        scopes=tuple(r["scopes"]),
-        external_ref=r["external_ref"],
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
+    opened = keyring.decrypt_text(r["client_secret_enc"], aad_client_secret(r["id"]))
+    return record_of(ProviderApp, r, client_secret=opened)
 
 
 def oauth_state_row(s: OAuthState, keyring: Keyring) -> dict[str, Any]:
     verifier = s.code_verifier
-    return {
-        "id": s.id,
-        "project_id": s.project_id,
-        "provider": s.provider,
-        "group_ref": s.group_ref,
-        "group_name": s.group_name,
-        "consumer_ref": s.consumer_ref,
-        "consumer_name": s.consumer_name,
-        "provider_workspace_ref": s.provider_workspace_ref,
-        "provider_metadata": dict(s.provider_metadata),
-        "provider_app_id": s.provider_app_id,
-        "code_verifier_enc": None
-        if verifier is None
-        else keyring.encrypt_text(verifier, aad_code_verifier(s.id)),
-        "redirect_uri": s.redirect_uri,
-        "redirect_after": s.redirect_after,
-        "connection_id": s.connection_id,
-        "expires_at": s.expires_at,
-        "create_time": s.create_time,
-    }
+    sealed = None if verifier is None else keyring.encrypt_text(verifier, aad_code_verifier(s.id))
+    return row_of(s, oauth_states, code_verifier_enc=sealed)
 
 
 def oauth_state_from_row(r: Row, keyring: Keyring) -> OAuthState:
     sealed = r["code_verifier_enc"]
-    return OAuthState(
-        id=r["id"],
-        project_id=r["project_id"],
-        provider=r["provider"],
-        group_ref=r["group_ref"],
-        group_name=r["group_name"],
-        consumer_ref=r["consumer_ref"],
-        consumer_name=r["consumer_name"],
-        provider_workspace_ref=r["provider_workspace_ref"],
-        provider_metadata=r["provider_metadata"],
-        provider_app_id=r["provider_app_id"],
-        code_verifier=None
-        if sealed is None
-        else keyring.decrypt_text(sealed, aad_code_verifier(r["id"])),
-        redirect_uri=r["redirect_uri"],
-        redirect_after=r["redirect_after"],
-        connection_id=r["connection_id"],
-        expires_at=r["expires_at"],
-        create_time=r["create_time"],
-    )
+    verifier = None if sealed is None else keyring.decrypt_text(sealed, aad_code_verifier(r["id"]))
+    return record_of(OAuthState, r, code_verifier=verifier)

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from passway.records import MetadataValue
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,6 +46,36 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JsonTuple(sa.types.TypeDecorator[tuple[str, ...]]):
+    """A tuple of strings (scopes), kept as a JSON list."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else list(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
+
+
+class MetadataJson(sa.types.TypeDecorator[dict[str, MetadataValue]]):
+    """A connection's provider metadata: each value with where it came from, as JSON."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return {k: {"value": v.value, "source": v.source} for k, v in value.items()}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, MetadataValue] | None:
+        if value is None:
+            return None
+        return {k: MetadataValue(v["value"], v.get("source", "input")) for k, v in value.items()}
 
 
 def _id(name: str = "id", **kw: Any) -> sa.Column[str]:
@@ -83,7 +115,7 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(64), nullable=False, index=True),
     sa.Column("key_hash", sa.String(128), nullable=False),
     sa.Column("label", sa.String(256), nullable=False),
-    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("scopes", JsonTuple, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
     *_times(),
     sa.Index(None, "project_id"),
@@ -113,7 +145,7 @@ provider_apps = sa.Table(
     sa.Column("provider", sa.String(128), nullable=False),
     sa.Column("client_id", sa.String(1024), nullable=False),
     sa.Column("client_secret_enc", sa.Text, nullable=False),
-    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("scopes", JsonTuple, nullable=False),
     sa.Column("external_ref", sa.String(256)),
     *_times(),
     sa.Index(None, "project_id"),
@@ -131,7 +163,7 @@ connections = sa.Table(
     sa.Column("consumer_name", sa.String(256)),
     sa.Column("provider_workspace_ref", sa.String(1024)),
     sa.Column("provider_consumer_ref", sa.String(1024)),
-    sa.Column("provider_metadata", sa.JSON, nullable=False),
+    sa.Column("provider_metadata", MetadataJson, nullable=False),
     sa.Column("auth_scheme", sa.String(64), nullable=False),
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("credentials_enc", sa.Text, nullable=False),

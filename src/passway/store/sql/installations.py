@@ -57,10 +57,10 @@ class SqlInstallations(SqlBase):
                     integrations.c.name.in_([i.name for i in items]),
                 )
             )
-            existing = {r["name"]: codec.integration_from_row(r) for r in rows}
+            existing = {r["name"]: codec.record_of(Integration, r) for r in rows}
             merged = merge_integrations(project_id, items, existing)
             for item in merged:
-                values = codec.integration_row(item)
+                values = codec.row_of(item, integrations)
                 if item.name in existing:
                     del values["create_time"]
                     await tx.conn.execute(
@@ -77,7 +77,7 @@ class SqlInstallations(SqlBase):
             .where(integrations.c.project_id == project_id)
             .order_by(*_order(integrations))
         )
-        return [codec.integration_from_row(r) for r in rows]
+        return [codec.record_of(Integration, r) for r in rows]
 
     async def get_integration(self, project_id: str, id_or_name: str) -> Integration | None:
         row = await self._one(
@@ -89,7 +89,7 @@ class SqlInstallations(SqlBase):
             .order_by(sa.case((integrations.c.id == id_or_name, 0), else_=1))
             .limit(1)
         )
-        return None if row is None else codec.integration_from_row(row)
+        return None if row is None else codec.record_of(Integration, row)
 
     async def delete_integration(self, project_id: str, integration_id: str) -> bool:
         async with self._write() as tx:
@@ -118,7 +118,7 @@ class SqlInstallations(SqlBase):
         async with self._write(_INSTALLED) as tx:
             await _require_refs(tx, installation)
             await tx.conn.execute(
-                installations.insert().values(codec.installation_row(installation))
+                installations.insert().values(codec.row_of(installation, installations))
             )
             tx.changed(installation.project_id, kinds.INSTALLATION, installation.id)
         return installation
@@ -129,7 +129,7 @@ class SqlInstallations(SqlBase):
                 installations.c.id == installation_id, installations.c.project_id == project_id
             )
         )
-        return None if row is None else codec.installation_from_row(row)
+        return None if row is None else codec.record_of(Installation, row)
 
     async def find_installation(
         self, project_id: str, integration_name: str, group_ref: str
@@ -144,7 +144,7 @@ class SqlInstallations(SqlBase):
                 installations.c.group_ref == group_ref,
             )
         )
-        return None if row is None else codec.installation_from_row(row)
+        return None if row is None else codec.record_of(Installation, row)
 
     async def list_installations(
         self, project_id: str, integration_id: str, *, group_ref: str | None = None
@@ -156,10 +156,10 @@ class SqlInstallations(SqlBase):
         if group_ref is not None:
             stmt = stmt.where(installations.c.group_ref == group_ref)
         stmt = stmt.order_by(installations.c.create_time, installations.c.id)
-        return [codec.installation_from_row(r) for r in await self._all(stmt)]
+        return [codec.record_of(Installation, r) for r in await self._all(stmt)]
 
     async def update_installation(self, installation: Installation) -> Installation:
-        values = codec.installation_row(installation)
+        values = codec.row_of(installation, installations)
         for fixed in ("id", "project_id", "create_time"):
             del values[fixed]
         async with self._write(_INSTALLED) as tx:

@@ -26,7 +26,7 @@ class SqlProjects(SqlBase):
 
     async def create_project(self, project: Project) -> Project:
         async with self._write(f"project name {project.name!r} is taken") as tx:
-            await tx.conn.execute(projects.insert().values(codec.project_row(project)))
+            await tx.conn.execute(projects.insert().values(codec.row_of(project, projects)))
             tx.changed(project.id, kinds.PROJECT, project.id)
         return project
 
@@ -37,16 +37,16 @@ class SqlProjects(SqlBase):
             .order_by(sa.case((projects.c.id == id_or_name, 0), else_=1))
             .limit(1)
         )
-        return None if row is None else codec.project_from_row(row)
+        return None if row is None else codec.record_of(Project, row)
 
     async def list_projects(self) -> list[Project]:
         rows = await self._all(sa.select(projects).order_by(*_order(projects)))
-        return [codec.project_from_row(r) for r in rows]
+        return [codec.record_of(Project, r) for r in rows]
 
     async def create_api_key(self, key: ApiKey) -> ApiKey:
         async with self._write("an api key with this id exists") as tx:
             await tx.require_project(key.project_id)
-            await tx.conn.execute(api_keys.insert().values(codec.api_key_row(key)))
+            await tx.conn.execute(api_keys.insert().values(codec.row_of(key, api_keys)))
             tx.changed(key.project_id, kinds.API_KEY, key.id)
         return key
 
@@ -54,13 +54,13 @@ class SqlProjects(SqlBase):
         rows = await self._all(
             sa.select(api_keys).where(api_keys.c.prefix == prefix).order_by(*_order(api_keys))
         )
-        return [codec.api_key_from_row(r) for r in rows]
+        return [codec.record_of(ApiKey, r) for r in rows]
 
     async def get_api_key(self, project_id: str, key_id: str) -> ApiKey | None:
         row = await self._one(
             sa.select(api_keys).where(api_keys.c.project_id == project_id, api_keys.c.id == key_id)
         )
-        return None if row is None else codec.api_key_from_row(row)
+        return None if row is None else codec.record_of(ApiKey, row)
 
     async def list_api_keys(self, project_id: str) -> list[ApiKey]:
         rows = await self._all(
@@ -68,10 +68,10 @@ class SqlProjects(SqlBase):
             .where(api_keys.c.project_id == project_id)
             .order_by(*_order(api_keys))
         )
-        return [codec.api_key_from_row(r) for r in rows]
+        return [codec.record_of(ApiKey, r) for r in rows]
 
     async def update_api_key(self, key: ApiKey) -> ApiKey:
-        values = codec.api_key_row(key)
+        values = codec.row_of(key, api_keys)
         del values["create_time"]
         async with self._write() as tx:
             stmt = (
