@@ -45,15 +45,6 @@ _AMP_PREFIX = b"x-amp-"
 _PASSWAY_PREFIX = b"x-passway-"
 
 
-def connection_named(headers: Iterable[Header]) -> frozenset[bytes]:
-    """Header names listed in ``Connection`` values (lower-cased), e.g. ``Connection: X-Foo``."""
-    named: set[bytes] = set()
-    for name, value in headers:
-        if name.lower() == b"connection":
-            named.update(token.strip().lower() for token in value.split(b",") if token.strip())
-    return frozenset(named)
-
-
 def _message_drop(headers: list[Header]) -> frozenset[bytes]:
     """What this message's own headers add to the drop list: the names its ``Connection`` lists,
     and ``content-length`` when ``transfer-encoding`` is present (it is being re-framed).
@@ -121,11 +112,3 @@ def downstream_response_headers(
         and lowered not in extra
         and not lowered.startswith(_PASSWAY_PREFIX)
     ]
-
-
-def header_value(headers: Iterable[Header], name: bytes) -> bytes | None:
-    """The first value of ``name`` (given lower-case) in ``headers``, or None."""
-    for key, value in headers:
-        if key.lower() == name:
-            return value
-    return None

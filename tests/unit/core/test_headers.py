@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from passway.core.headers import (
-    connection_named,
     downstream_response_headers,
-    header_value,
     upstream_request_headers,
 )
 
@@ -94,16 +92,6 @@ def test_response_keeps_repeated_set_cookie_encoding_and_length() -> None:
 def test_response_framing_stays_consistent_when_upstream_was_chunked() -> None:
     headers = [(b"Transfer-Encoding", b"chunked"), (b"Content-Length", b"5"), (b"X-A", b"1")]
     assert downstream_response_headers(headers) == [(b"X-A", b"1")]
-
-
-def test_connection_named_lowercases_and_ignores_empty_tokens() -> None:
-    assert connection_named([(b"Connection", b"Close, ,X-A")]) == {b"close", b"x-a"}
-
-
-def test_header_value_finds_the_first_value_case_insensitively() -> None:
-    headers = [(b"X-A", b"1"), (b"x-a", b"2")]
-    assert header_value(headers, b"x-a") == b"1"
-    assert header_value(headers, b"x-b") is None
 
 
 def test_bodyless_statuses_drop_content_length_only() -> None:
