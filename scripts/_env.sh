@@ -13,8 +13,12 @@ stamp=".venv/.passway-installed${extras:+-$extras}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ clients/python/pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+  if [ -n "$extras" ]; then
+    # The client library (clients/python) for its tests.
+    .venv/bin/python -m pip install --quiet -e ./clients/python
+  fi
   touch "$stamp"
 fi
