@@ -111,7 +111,7 @@ def test_connections_list_get_refresh_delete(fresh: Fresh) -> None:
 
 
 def test_connection_update_with_mask(fresh: Fresh) -> None:
-    connection, installation = fresh.install(tc.APIKEY_BEARER, {"apiKey": "one"})
+    connection, _ = fresh.install(tc.APIKEY_BEARER, {"apiKey": "one"})
     fresh.passway.connections.update(connection["id"], ["apiKey"], {"apiKey": "two"})
     updated = fresh.passway.connections.get(connection["id"], include_creds=True)
     assert updated["apiKey"] == "two"
