@@ -103,19 +103,20 @@ def check_keys(settings: Settings) -> Finding:
             "point PASSWAY_KEY_FILE at its key file",
         )
     try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            return Finding(
+                "FAIL",
+                "keys",
+                f"key file {path} is accessible by group or others (mode {mode:o}); "
+                "Passway refuses to use it",
+                f"chmod 600 {path}",
+            )
         keyring = Keyring.from_file(path)
     except (ConfigurationError, OSError) as error:
         detail = error.detail if isinstance(error, ConfigurationError) else str(error)
         return Finding(
-            "FAIL", "keys", f"key file {path}: {detail}", "make it readable by this user"
-        )
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        return Finding(
-            "warn",
-            "keys",
-            f"key file {path} is readable by other users (mode {mode:o})",
-            f"chmod 600 {path}",
+            "FAIL", "keys", f"key file {path}: {detail}", "make it readable by this user only"
         )
     return _ok("keys", f"key file {path}: {len(keyring.key_ids)} key(s)")
 
