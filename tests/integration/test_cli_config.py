@@ -5,6 +5,7 @@ saying "listening" only once it is."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -254,3 +255,39 @@ def test_serve_flags_reach_the_worker_processes(tmp_path: Path) -> None:
         process.terminate()
         _, err = process.communicate(timeout=20)
     assert err.decode().count("Passway listening") == 1
+
+
+@pytest.mark.postgres
+async def test_doctor_on_postgresql_before_and_after_migrate(tmp_path: Path) -> None:
+    """Async so that the fresh database can be made and dropped; the CLI runs in a subprocess."""
+    import asyncio
+
+    from support.databases import fresh_postgres_database, requires_postgres
+
+    requires_postgres()
+    async with fresh_postgres_database() as url:
+        env = subprocess_env(PASSWAY_DATABASE_URL=url)
+
+        async def run(*args: str) -> tuple[int, str]:
+            process = await asyncio.create_subprocess_exec(
+                *passway_command("--data-dir", str(tmp_path), *args),
+                env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await process.communicate()
+            return process.returncode or 0, out.decode()
+
+        code, out = await run("doctor")
+        assert code == 1 and "never migrated" in out
+        assert (await run("migrate"))[0] == 0
+        code, out = await run("doctor")
+        database = next(line for line in out.splitlines() if " database " in line)
+        assert database.startswith("ok") and "newest" in database
+
+
+@pytest.mark.redis
+def test_doctor_reaches_redis_when_set(cli: Cli) -> None:
+    url = os.environ.get("PASSWAY_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set PASSWAY_TEST_REDIS_URL to run")
+    _, lines = _doctor(cli, {"PASSWAY_REDIS_URL": url})
+    assert lines["redis"].startswith("ok") and "reachable" in lines["redis"]
