@@ -10,6 +10,7 @@ from aiohttp import web
 
 from client_world import Fresh
 from passway_client import (
+    AsyncPassway,
     AuthenticationError,
     NotFoundError,
     Passway,
@@ -51,7 +52,8 @@ def test_proxy_by_installation_id_with_the_module_function(fresh: Fresh) -> None
 async def test_async_proxy_client_streams_the_provider_answer(fresh: Fresh) -> None:
     fresh.install(tc.APIKEY_NO_PREFIX, {"apiKey": "k-1"})
     async with (
-        fresh.passway.async_proxy(integration="crm", group_ref="customer-42") as crm,
+        AsyncPassway(fresh.url, fresh.api_key, project=fresh.project["name"]) as passway,
+        passway.proxy(integration="crm", group_ref="customer-42") as crm,
         crm.stream("GET", "/items") as response,
     ):
         body = await response.aread()

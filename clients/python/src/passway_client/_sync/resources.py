@@ -1,7 +1,9 @@
+# Generated from passway_client/_async/resources.py by clients/python/unasync.py; do not edit.
 """One class per resource of the management API, each a thin map from methods to routes.
 
-A resource gets the shared ``Transport`` (the ``httpx.Client``, the API key, the project) and calls
-``_call``; adding a resource means adding a class here and one attribute on ``Passway``.
+A resource gets the shared ``Transport`` (the ``httpx.Client`` and the project) and calls
+it; adding a resource means adding a class here and one attribute on ``Passway``. Generated from
+``passway_client/_async/resources.py``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def _query(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Transport:
-    """The HTTP side shared by every resource: one ``httpx.Client`` and the current project."""
+    """The HTTP side shared by every resource: one ``httpx.Client`` and the project."""
 
     def __init__(self, http: httpx.Client, project: str | None) -> None:
         self.http = http
@@ -72,7 +74,8 @@ class Resource:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
-        return self._t.call(method, path, params=params, json=json).json()
+        response = self._t.call(method, path, params=params, json=json)
+        return response.json()
 
     def _delete(self, path: str) -> None:
         self._t.call("DELETE", path)
@@ -347,7 +350,8 @@ class Operations(Resource):
         ``result``, ``since``, ``until``. The answer holds ``operations`` and ``nextPageToken``."""
         params: dict[str, Any] = {"pageSize": page_size, "pageToken": page_token, **filters}
         return cast(
-            t.OperationPage, self._json("GET", self._t.project_path("operations"), params=params)
+            t.OperationPage,
+            self._json("GET", self._t.project_path("operations"), params=params),
         )
 
     def iterate(
@@ -368,7 +372,8 @@ class Operations(Resource):
 
     def logs(self, operation_id: str) -> builtins.list[dict[str, Any]]:
         path = self._t.project_path("operations", _segment(operation_id), "logs")
-        return cast(list[dict[str, Any]], self._json("GET", path).get("logs", []))
+        answer = self._json("GET", path)
+        return cast(builtins.list[dict[str, Any]], answer.get("logs", []))
 
 
 class Destinations(Resource):

@@ -1,4 +1,8 @@
-"""``Passway``: the management API and proxy clients from one base URL, API key and project."""
+"""``AsyncPassway``: the management API and proxy clients from one base URL, API key and project.
+
+This file is the source: ``passway_client/_sync/client.py`` (``Passway``) is generated from it by
+``clients/python/unasync.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from passway_client import resources as r
-from passway_client.proxy import ApiKeyAuth, async_proxy_client, proxy_client
+from passway_client._async import resources as r
+from passway_client.proxy import ApiKeyAuth, async_proxy_client
 
 
 def _is_uuid(value: str) -> bool:
@@ -21,17 +25,17 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-class Passway:
+class AsyncPassway:
     """A Passway server, seen with one API key (a project's key, or the operator key).
 
     ``project`` is the project's id or name that project-scoped calls act on (a project key's own
     project); ``for_project`` gives a view on another one (operator key). ``proxy_url`` is where
     proxy calls go when it differs from ``base_url`` (Passway's proxy port).
 
-        with Passway("http://127.0.0.1:8080", api_key, project="acme") as passway:
-            passway.connections.list(group_ref="customer-42")
-            with passway.proxy(integration="sf", group_ref="customer-42") as sf:
-                sf.get("/services/data/v56.0/limits")
+        async with AsyncPassway("http://127.0.0.1:8080", api_key, project="acme") as passway:
+            await passway.connections.list(group_ref="customer-42")
+            async with passway.proxy(integration="sf", group_ref="customer-42") as sf:
+                await sf.get("/services/data/v56.0/limits")
     """
 
     def __init__(
@@ -42,18 +46,19 @@ class Passway:
         project: str | None = None,
         proxy_url: str | None = None,
         timeout: float = 30.0,
-        http: httpx.Client | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.proxy_url = (proxy_url or base_url).rstrip("/")
-        self._auth = ApiKeyAuth(api_key)
         self._api_key = api_key
         self._owns_http = http is None
-        self._http = http or httpx.Client(base_url=self.base_url, auth=self._auth, timeout=timeout)
+        self._http = http or httpx.AsyncClient(
+            base_url=self.base_url, auth=ApiKeyAuth(api_key), timeout=timeout
+        )
         self._project_id: str | None = project if project and _is_uuid(project) else None
-        self._bind(r.Transport(self._http, project))
+        self._bind(r.AsyncTransport(self._http, project))
 
-    def _bind(self, transport: r.Transport) -> None:
+    def _bind(self, transport: r.AsyncTransport) -> None:
         self._transport = transport
         self.projects = r.Projects(transport)
         self.api_keys = r.ApiKeys(transport)
@@ -70,24 +75,25 @@ class Passway:
     def project(self) -> str | None:
         return self._transport.project
 
-    def for_project(self, project: str) -> Passway:
+    def for_project(self, project: str) -> AsyncPassway:
         """The same server, key and HTTP connections, acting on ``project`` (id or name)."""
-        view = Passway.__new__(Passway)
+        view = AsyncPassway.__new__(AsyncPassway)
         view.__dict__.update(self.__dict__)
         view._owns_http = False
         view._project_id = project if _is_uuid(project) else None
         view._bind(self._transport.with_project(project))
         return view
 
-    def project_id(self) -> str:
+    async def project_id(self) -> str:
         """The project's id (UUID), looked up once when the project was given by name."""
         if self._project_id is None:
             if self.project is None:
                 raise ValueError("no project: pass project= to Passway(...) or use for_project()")
-            self._project_id = self.projects.get(self.project)["id"]
+            project = await self.projects.get(self.project)
+            self._project_id = project["id"]
         return self._project_id
 
-    def oauth_connect(
+    async def oauth_connect(
         self,
         *,
         provider: str,
@@ -118,7 +124,8 @@ class Passway:
         ):
             if value is not None:
                 body[name] = value
-        return self._transport.call("POST", "/v1/oauth-connect", json=body).text
+        response = await self._transport.call("POST", "/v1/oauth-connect", json=body)
+        return response.text
 
     def proxy(
         self,
@@ -130,61 +137,38 @@ class Passway:
         timeout_seconds: float | None = None,
         raise_passway_errors: bool = True,
         **httpx_options: Any,
-    ) -> httpx.Client:
-        """An ``httpx.Client`` for one installation's provider API: by ``installation_id``, or by
-        ``integration`` (amp.yaml name) and ``group_ref``. Paths are the provider's own."""
-        return proxy_client(
-            self.proxy_url,
-            self._api_key,
-            self.project_id(),
-            throttle=throttle,
-            timeout_seconds=timeout_seconds,
-            raise_passway_errors=raise_passway_errors,
-            installation_id=installation_id,
-            integration=integration,
-            group_ref=group_ref,
-            **httpx_options,
-        )
-
-    def async_proxy(
-        self,
-        *,
-        installation_id: str | None = None,
-        integration: str | None = None,
-        group_ref: str | None = None,
-        throttle: bool = False,
-        timeout_seconds: float | None = None,
-        raise_passway_errors: bool = True,
-        **httpx_options: Any,
     ) -> httpx.AsyncClient:
-        """``proxy`` as an ``httpx.AsyncClient``."""
+        """An ``httpx.AsyncClient`` for one installation's provider API: by ``installation_id``,
+        or by ``integration`` (amp.yaml name) and ``group_ref``. Paths are the provider's own. A
+        project given by name is looked up on the first call."""
         return async_proxy_client(
             self.proxy_url,
             self._api_key,
-            self.project_id(),
-            throttle=throttle,
-            timeout_seconds=timeout_seconds,
-            raise_passway_errors=raise_passway_errors,
+            self._project_id,
+            project_resolver=self.project_id,
             installation_id=installation_id,
             integration=integration,
             group_ref=group_ref,
+            throttle=throttle,
+            timeout_seconds=timeout_seconds,
+            raise_passway_errors=raise_passway_errors,
             **httpx_options,
         )
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         if self._owns_http:
-            self._http.close()
+            await self._http.aclose()
 
-    def __enter__(self) -> Passway:
+    async def __aenter__(self) -> AsyncPassway:
         return self
 
-    def __exit__(
+    async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        await self.aclose()
 
     def __repr__(self) -> str:
-        return f"Passway({self.base_url!r}, project={self.project!r})"
+        return f"{type(self).__name__}({self.base_url!r}, project={self.project!r})"
