@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from passway.cli.server import serve
 from passway.cli.settings_options import SETTINGS
 from passway.settings import Settings
 from support.cli import Cli, passway_command, subprocess_env
@@ -31,10 +32,25 @@ def _config(cli: Cli, *args: str, env: dict[str, str] | None = None) -> dict[str
     return {row["variable"]: row for row in json.loads(result.stdout)}
 
 
-def test_every_setting_is_listed_with_a_flag_unless_secret() -> None:
+def test_every_setting_has_a_flag_unless_secret() -> None:
     fields = getattr(Settings, "model_fields", None) or Settings.__dataclass_fields__
     assert {spec.name for spec in SETTINGS} == set(fields)
-    assert {spec.name for spec in SETTINGS if spec.secret} == {"admin_api_key", "encryption_keys"}
+    secrets = {spec.name for spec in SETTINGS if spec.secret}
+    assert {"admin_api_key", "encryption_keys"} <= secrets
+    flags = {option for param in serve.params for option in param.opts}
+    for spec in SETTINGS:
+        assert (spec.flag in flags) != spec.secret, spec.name
+
+
+def test_a_setting_missing_from_the_table_gets_a_flag_of_its_kind() -> None:
+    from passway.cli import settings_options as so
+
+    assert so._kind("int | None") == "optional-int"
+    assert so._kind("tuple[str, ...]") == "list"
+    assert so._kind("pathlib.Path | None") == "path"
+    assert so._kind("<class 'float'>") == "float"
+    assert so._kind("bool") == "bool"
+    assert so._kind("str") == "str"
 
 
 def test_config_says_where_each_setting_came_from(cli: Cli, tmp_path: Path) -> None:

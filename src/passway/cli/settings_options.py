@@ -8,6 +8,7 @@ field whether a flag, a ``PASSWAY_*`` variable or the default set it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ class SettingSpec:
         return "--" + self.name.replace("_", "-")
 
 
-SETTINGS: tuple[SettingSpec, ...] = (
+_LISTED: tuple[SettingSpec, ...] = (
     SettingSpec("host", "str", "Address to listen on."),
     SettingSpec("port", "int", "Port to listen on."),
     SettingSpec("proxy_port", "optional-int", "Also serve proxy calls on this port (no uvicorn)."),
@@ -69,6 +70,48 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("log_level", "str", "critical, error, warning, info, debug or trace."),
     SettingSpec("access_log", "bool", "Log one line per request."),
 )
+
+_SECRET_SUFFIXES = ("_secret", "_password", "_token", "_api_key")
+
+
+def _settings_fields() -> dict[str, str]:
+    """Every ``Settings`` field with its annotation as text (dataclass or pydantic model)."""
+    model_fields = getattr(Settings, "model_fields", None)
+    if model_fields is not None:
+        return {name: str(info.annotation) for name, info in model_fields.items()}
+    return {f.name: str(f.type) for f in dataclasses.fields(Settings)}
+
+
+def _kind(annotation: str) -> Kind:
+    text = annotation.replace("typing.", "").replace("pathlib.", "")
+    if "bool" in text:
+        return "bool"
+    if "tuple" in text or "list" in text:
+        return "list"
+    if "Path" in text:
+        return "path"
+    if "int" in text:
+        return "optional-int" if "None" in text else "int"
+    if "float" in text:
+        return "float"
+    return "str"
+
+
+def _all_settings() -> tuple[SettingSpec, ...]:
+    """The listed settings, then any other ``Settings`` field (a setting added without a line in
+    ``_LISTED`` still gets its flag, with its kind read from its annotation)."""
+    listed = {spec.name for spec in _LISTED}
+    extra = tuple(
+        SettingSpec(
+            name, _kind(annotation), "See the README.", secret=name.endswith(_SECRET_SUFFIXES)
+        )
+        for name, annotation in _settings_fields().items()
+        if name not in listed
+    )
+    return _LISTED + extra
+
+
+SETTINGS: tuple[SettingSpec, ...] = _all_settings()
 
 _CLICK_TYPES: dict[Kind, Any] = {
     "str": str,
