@@ -132,7 +132,7 @@ def test_connections_refresh_asks_the_token_endpoint_again(
         "--consumer-ref", "c", "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET,
     )  # fmt: skip
     before = oauth_server.counters["client_credentials"]
-    refreshed = cli.ok("connections", "refresh", "-p", "machines", connection["id"])
+    refreshed = cli.ok("connections", "refresh", connection["id"])  # the id names its project
     assert connection["id"] in refreshed.stdout
     assert "valid until" in refreshed.stderr
     assert oauth_server.counters["client_credentials"] == before + 1
@@ -172,4 +172,7 @@ def test_json_output_of_new_commands_is_json(acme: Cli) -> None:
     connection_id, _ = _connect(acme, "g1")
     shown = acme.json("connections", "get", "-p", "acme", connection_id)
     assert shown["id"] == connection_id and "basicAuth" not in shown
+    assert acme.json("connections", "get", connection_id) == shown
+    unknown = acme("connections", "get", "00000000-0000-0000-0000-000000000000")
+    assert unknown.exit_code == 2 and "not found" in unknown.stderr
     assert json.dumps(shown)

@@ -114,3 +114,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 project_option = click.option("--project", "-p", required=True, help="Project id or name.")
+optional_project_option = click.option(
+    "--project", "-p", help="Project id or name (default: the project holding the id)."
+)
