@@ -10,11 +10,23 @@ fi
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11), "Passway needs Python 3.11 or newer"'
 extras="${PASSWAY_EXTRAS:-}"
 stamp=".venv/.passway-installed${extras:+-$extras}"
+quiet=--quiet
 if [ ! -x .venv/bin/python ]; then
+  echo "First run: creating the virtual environment .venv with $("$PYTHON" --version)" >&2
   "$PYTHON" -m venv .venv
+  quiet=  # show what is being installed, the first time
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ clients/python/pyproject.toml -nt "$stamp" ]; then
+  echo "Installing Passway${extras:+ with its $extras tools} and its dependencies into .venv" \
+    "(about a minute the first time; later runs skip this)..." >&2
+  {
+    .venv/bin/python -m pip install $quiet --upgrade pip
+    .venv/bin/python -m pip install $quiet -e ".${extras:+[$extras]}"
+    if [ -n "$extras" ]; then
+      # The client library (clients/python), which the test suite also covers.
+      .venv/bin/python -m pip install $quiet -e ./clients/python
+    fi
+  } >&2
   touch "$stamp"
+  echo "Installed. Run 'source .venv/bin/activate' to use the passway command directly." >&2
 fi

@@ -128,7 +128,7 @@ def test_secrets_can_come_from_the_environment(cli: Cli) -> None:
         ("projects create x", "name"),
         ("api-keys list --project nobody", "not found"),
         ("providers nope", "not in the catalog"),
-        (f"connections import --project p1 {INTERCOM} --api-key k", "apiKey"),
+        (f"connections import --project p1 {INTERCOM} --api-key k", "--access-token"),
         (f"connections import --project p1 {INTERCOM} --metadata novalue", "key=value"),
         ("installations create --project p1 --integration none --group-ref g", "not found"),
         ("projects create", "NAME"),

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from passway.cli.config import config
 from passway.cli.connections import connections_group
+from passway.cli.doctor import doctor
 from passway.cli.integrations import deploy, installations_group, integrations_group
 from passway.cli.projects import api_keys_group, projects_group
 from passway.cli.providers import providers
@@ -15,6 +17,7 @@ from passway.cli.server import keys, migrate, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="passway", prog_name="passway")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -38,6 +41,8 @@ for command in (
     connections_group,
     installations_group,
     providers,
+    config,
+    doctor,
 ):
     main.add_command(command)
 

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from passway.catalog import load_catalog
+from passway.cli.flags import describe_for_cli
 from passway.errors import PasswayError
 from passway.records import Project
 from passway.services.access import ADMIN, resolve_project
@@ -44,10 +45,8 @@ def fail(message: str) -> NoReturn:
 
 
 def describe(error: PasswayError) -> str:
-    """One line: the detail, then each issue as ``name: what``."""
-    parts = [error.detail.rstrip(".")]
-    parts += [f"{issue.name}: {issue.detail}" for issue in error.issues]
-    return "; ".join(parts)
+    """One line: the detail, then each issue as ``flag: what`` (``passway.cli.flags``)."""
+    return describe_for_cli(error)
 
 
 def friendly_errors(command: Callable[P, T]) -> Callable[P, T]:
@@ -115,3 +114,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 project_option = click.option("--project", "-p", required=True, help="Project id or name.")
+optional_project_option = click.option(
+    "--project", "-p", help="Project id or name (default: the project holding the id)."
+)

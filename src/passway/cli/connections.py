@@ -1,4 +1,4 @@
-"""``passway connections import|list``.
+"""``passway connections import|list|get|refresh|delete``.
 
 Secrets (``--api-key``, ``--password``, ``--access-token``, ``--refresh-token``, ``--custom``
 values) may be given as ``-`` to read them from standard input, or ``env:NAME`` to read the
@@ -20,14 +20,18 @@ from passway.cli.common import (
     friendly_errors,
     json_option,
     open_services,
+    optional_project_option,
     project_named,
     project_option,
     run,
     settings_from,
 )
-from passway.records import Connection, Credentials, OAuthToken
-from passway.services import connections, views
-from passway.services.connections import NewConnection
+from passway.errors import NotFound
+from passway.records import Connection, Credentials, OAuthToken, Project
+from passway.services import connections, projects, views
+from passway.services.access import ADMIN
+from passway.services.connections import NewConnection, RefreshMode
+from passway.services.context import ServiceContext
 
 
 class SecretReader:
@@ -230,3 +234,74 @@ _HEADERS = ("ID", "PROVIDER", "GROUP", "CONSUMER", "AUTH", "STATUS")
 
 def _row(c: Connection) -> tuple[str, ...]:
     return (c.id, c.provider, c.group_ref, c.consumer_ref, c.auth_scheme, c.status)
+
+
+@connections_group.command("get")
+@optional_project_option
+@click.argument("connection_id")
+@json_option
+@click.pass_context
+@friendly_errors
+def get_connection(
+    ctx: click.Context, project: str | None, connection_id: str, as_json: bool
+) -> None:
+    """Show the connection CONNECTION_ID (never its credentials)."""
+    connection = run(_get(ctx, project, connection_id, None))
+    emit(as_json, views.connection_json(connection), [_row(connection)], _HEADERS)
+
+
+@connections_group.command("refresh")
+@optional_project_option
+@click.argument("connection_id")
+@click.option(
+    "--if-expired", is_flag=True, help="Only when the token is about to expire (default: always)."
+)
+@json_option
+@click.pass_context
+@friendly_errors
+def refresh_connection(
+    ctx: click.Context, project: str | None, connection_id: str, if_expired: bool, as_json: bool
+) -> None:
+    """Refresh the OAuth access token of the connection CONNECTION_ID now."""
+    connection = run(_get(ctx, project, connection_id, "ifExpired" if if_expired else "force"))
+    emit(as_json, views.connection_json(connection), [_row(connection)], _HEADERS)
+    if not as_json:
+        expiry = connection.credentials.access_token
+        when = views.rfc3339(expiry.expires_at) if expiry is not None else None
+        click.echo(f"Access token valid until {when or 'an unknown time'}.", err=True)
+
+
+async def _get(
+    ctx: click.Context, project: str | None, connection_id: str, refresh: RefreshMode | None
+) -> Connection:
+    async with open_services(settings_from(ctx)) as services:
+        target = await _owner(services, project, connection_id)
+        return await connections.get_connection(services, target, connection_id, refresh)
+
+
+@connections_group.command("delete")
+@optional_project_option
+@click.argument("connection_id")
+@click.pass_context
+@friendly_errors
+def delete_connection(ctx: click.Context, project: str | None, connection_id: str) -> None:
+    """Delete the connection CONNECTION_ID (its installations must be deleted first)."""
+
+    async def go() -> None:
+        async with open_services(settings_from(ctx)) as services:
+            target = await _owner(services, project, connection_id)
+            await connections.delete_connection(services, target, connection_id)
+
+    run(go())
+    click.echo(f"Deleted connection {connection_id}.")
+
+
+async def _owner(services: ServiceContext, project: str | None, connection_id: str) -> Project:
+    """The project named, or else the one that holds the connection (ids are unique)."""
+    if project is not None:
+        return await project_named(services, project)
+    for candidate in await projects.list_projects(services, ADMIN):
+        found = await connections.list_connections(services, candidate)
+        if any(c.id == connection_id for c in found):
+            return candidate
+    raise NotFound(f"Connection {connection_id!r} not found.")

@@ -1,4 +1,5 @@
-"""``passway deploy``, ``passway integrations list`` and ``passway installations create|list``."""
+"""``passway deploy``, ``passway integrations list`` and ``passway installations
+create|list|delete``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from passway.cli.common import (
     run,
     settings_from,
 )
+from passway.errors import NotFound
 from passway.records import Integration
 from passway.services import installations, integrations, views
 from passway.services.installations import InstallationView
@@ -123,28 +125,74 @@ def create_installation(
 
 @installations_group.command("list")
 @project_option
-@click.option("--integration", required=True, help="Integration name or id.")
+@click.option("--integration", help="Integration name or id (default: every integration).")
 @click.option("--group-ref", help="Only this group.")
 @json_option
 @click.pass_context
 @friendly_errors
 def list_installations(
-    ctx: click.Context, project: str, integration: str, group_ref: str | None, as_json: bool
+    ctx: click.Context,
+    project: str,
+    integration: str | None,
+    group_ref: str | None,
+    as_json: bool,
 ) -> None:
-    """List an integration's installations."""
+    """List installations, of one integration or of all."""
 
-    async def go() -> list[InstallationView]:
+    async def go() -> list[tuple[Integration, InstallationView]]:
         async with open_services(settings_from(ctx)) as services:
             target = await project_named(services, project)
-            return await installations.list_installations(services, target, integration, group_ref)
+            chosen = (
+                [await integrations.get_integration(services, target, integration)]
+                if integration is not None
+                else await integrations.list_integrations(services, target)
+            )
+            return [
+                (i, view)
+                for i in chosen
+                for view in await installations.list_installations(
+                    services, target, i.id, group_ref
+                )
+            ]
 
     found = run(go())
     emit(
         as_json,
-        [views.installation_json(v) for v in found],
-        [_installation_row(v) for v in found],
-        _INSTALL_HEADERS,
+        [views.installation_json(v) for _, v in found],
+        [(i.name, *_installation_row(v)) for i, v in found],
+        ("INTEGRATION", *_INSTALL_HEADERS),
     )
+
+
+@installations_group.command("delete")
+@project_option
+@click.argument("installation_id")
+@click.option("--integration", help="Integration name or id (default: found from the id).")
+@click.pass_context
+@friendly_errors
+def delete_installation(
+    ctx: click.Context, project: str, installation_id: str, integration: str | None
+) -> None:
+    """Delete the installation INSTALLATION_ID (proxy calls for it stop at once)."""
+
+    async def go() -> None:
+        async with open_services(settings_from(ctx)) as services:
+            target = await project_named(services, project)
+            if integration is not None:
+                owners = [integration]
+            else:
+                owners = [i.id for i in await integrations.list_integrations(services, target)]
+            for owner in owners:
+                found = await installations.list_installations(services, target, owner)
+                if any(v.installation.id == installation_id for v in found):
+                    await installations.delete_installation(
+                        services, target, owner, installation_id
+                    )
+                    return
+            raise NotFound(f"Installation {installation_id!r} not found.")
+
+    run(go())
+    click.echo(f"Deleted installation {installation_id}.")
 
 
 _INSTALL_HEADERS = ("ID", "GROUP", "CONNECTION", "HEALTH")

@@ -1,4 +1,4 @@
-"""``passway projects create|list`` and ``passway api-keys create|list|revoke``."""
+"""``passway projects create|list|get`` and ``passway api-keys create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -59,6 +59,26 @@ def list_projects(ctx: click.Context, as_json: bool) -> None:
         [_project_row(p) for p in found],
         _PROJECT_HEADERS,
     )
+
+
+@projects_group.command("get")
+@click.argument("project")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the project's id.")
+@json_option
+@click.pass_context
+@friendly_errors
+def get_project(ctx: click.Context, project: str, quiet: bool, as_json: bool) -> None:
+    """Show the project PROJECT (its id or name)."""
+
+    async def go() -> Project:
+        async with open_services(settings_from(ctx)) as services:
+            return await project_named(services, project)
+
+    found = run(go())
+    if quiet:
+        click.echo(found.id)
+        return
+    emit(as_json, views.project_json(found), [_project_row(found)], _PROJECT_HEADERS)
 
 
 _PROJECT_HEADERS = ("ID", "NAME", "APP NAME", "CREATED")

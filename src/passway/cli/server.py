@@ -10,6 +10,8 @@ from typing import Any
 import click
 
 from passway.cli.common import friendly_errors, run, settings_from
+from passway.cli.launch import check_before_start, run_uvicorn
+from passway.cli.settings_options import flag_values, settings_environment, settings_options
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -26,60 +28,19 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--host", help="Address to listen on (PASSWAY_HOST, default 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (PASSWAY_PORT, default 8080).")
-@click.option(
-    "--proxy-port",
-    type=int,
-    help="Also serve proxy calls on this port, without uvicorn: about a quarter less CPU per "
-    "call (PASSWAY_PROXY_PORT, default off).",
-)
-@click.option("--workers", type=int, help="Worker processes (PASSWAY_WORKERS, default 1).")
-@click.option("--database-url", help="Database URL (PASSWAY_DATABASE_URL; default SQLite).")
+@settings_options
 @click.pass_context
 @friendly_errors
-def serve(
-    ctx: click.Context,
-    host: str | None,
-    port: int | None,
-    proxy_port: int | None,
-    workers: int | None,
-    database_url: str | None,
-) -> None:
-    """Run the Passway server (proxy and management API)."""
-    import uvicorn
-
-    settings = settings_from(
-        ctx,
-        host=host,
-        port=port,
-        proxy_port=proxy_port,
-        workers=workers,
-        database_url=database_url,
-    )
+def serve(ctx: click.Context, /, **options: Any) -> None:
+    """Run the Passway server (proxy and management API). Every setting has a flag here; secrets
+    (PASSWAY_ADMIN_API_KEY, PASSWAY_ENCRYPTION_KEYS) come from the environment only."""
+    settings = settings_from(ctx, **flag_values(options))
+    check_before_start(settings)
     # Workers re-read the environment (uvicorn factory), so the flags travel through it.
-    for name, value in (
-        ("HOST", settings.host),
-        ("PORT", settings.port),
-        ("WORKERS", settings.workers),
-        ("DATABASE_URL", settings.database_url),
-        ("DATA_DIR", settings.data_dir),
-        ("PROXY_PORT", "" if settings.proxy_port is None else settings.proxy_port),
-    ):
-        os.environ[f"PASSWAY_{name}"] = str(value)
-    proxy_note = (
-        f"; proxy calls also on http://{settings.host}:{settings.proxy_port}"
-        if settings.proxy_port is not None
-        else ""
-    )
-    click.echo(
-        f"Passway listening on http://{settings.host}:{settings.port} "
-        f"({settings.workers} worker{'s' if settings.workers != 1 else ''}); "
-        f"API docs at /docs{proxy_note}",
-        err=True,
-    )
-    uvicorn.run(
-        "passway.bootstrap:create_app_from_env",
+    os.environ.update(settings_environment(settings))
+    run_uvicorn(
+        settings,
+        app="passway.bootstrap:create_app_from_env",
         factory=True,
         host=settings.host,
         port=settings.port,
