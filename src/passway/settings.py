@@ -142,9 +142,12 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
     Overrides whose value is ``None`` are ignored, so CLI options can be passed through as they are.
     """
     values: dict[str, Any] = dict(_MappingSource(environ)())
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    flags = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(**values)
+        # Every variable is read as its type even when a flag overrides it: a bad value in the
+        # environment is an error whatever the command line says.
+        Settings(**values)
+        settings = Settings(**(values | flags)) if flags else Settings(**values)
     except ValidationError as exc:
         raise ConfigurationError(_first_problem(exc)) from None
     _validate(settings)
