@@ -20,6 +20,11 @@ from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
+from passway.store.connect_sessions import (
+    ConnectSessionStore,
+    MemoryConnectSessions,
+    SqlConnectSessions,
+)
 from passway.store.protocol import Store
 
 
@@ -51,6 +56,12 @@ async def open_store(settings: Settings, keyring: Keyring) -> Store:
     return await SqlStore.open(settings.resolved_database_url, keyring)
 
 
+def open_connect_sessions(store: Store) -> ConnectSessionStore:
+    """In the store's own database when it has one, else in memory beside a memory store."""
+    engine = getattr(store, "engine", None)
+    return MemoryConnectSessions() if engine is None else SqlConnectSessions(engine)
+
+
 def open_fleet(settings: Settings) -> Fleet:
     """State shared by every worker and instance: through Redis when configured, else in-process."""
     if not settings.redis_url:
@@ -79,6 +90,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         tokens=tokens,
         fleet=fleet,
         upstream=Http1Client(egress, pool_size=settings.upstream_pool_size),
+        connect_sessions=open_connect_sessions(store),
     )
 
 

@@ -17,6 +17,7 @@ from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings
+from passway.store.connect_sessions import ConnectSessionStore
 from passway.store.protocol import Store
 
 
@@ -34,6 +35,8 @@ class Runtime:
     fleet: Fleet
     # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
     upstream: Http1Client
+    # The hosted connect page's sessions and per-project settings.
+    connect_sessions: ConnectSessionStore
 
     async def aclose(self) -> None:
         await self.fleet.aclose()
