@@ -225,6 +225,8 @@ async def test_api_key_connect_ends_in_a_working_proxied_call(world: World) -> N
     session = await world.session("keys", groupName="Acme Inc")
     page = await world.new_page()
     await page.goto(session["url"])
+    # The token moved into a cookie: it is no longer in the address bar.
+    assert page.url == f"{world.passway}/connect/s/{session['id']}"
     assert await page.title() == f"Connect Test Apikey Bearer · {TEAM_APP}"
     assert await page.get_by_text(TEAM_APP).first.is_visible()
     await world.screens.shoot(page, "apikey-form")

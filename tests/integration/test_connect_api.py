@@ -43,6 +43,15 @@ async def team(tmp_path: Path) -> AsyncIterator[Team]:
         yield Team(client, project, key["key"])
 
 
+async def open_form(client: httpx.AsyncClient, token: str) -> tuple[str, httpx.Response]:
+    """Follow the link as a browser does: the token goes into a cookie, then the form."""
+    link = await client.get(f"/connect/{token}")
+    assert link.status_code == 303, link.text
+    path = link.headers["location"]
+    assert token not in path
+    return path, await client.get(path)
+
+
 def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
     assert found is not None
@@ -120,7 +129,10 @@ async def test_sessions_need_the_project_key(team: Team) -> None:
 
 async def test_the_page_is_strictly_locked_down(team: Team) -> None:
     token = (await team.session(provider=tc.BASIC)).json()["token"]
-    page = await team.client.get(f"/connect/{token}")
+    link = await team.client.get(f"/connect/{token}")
+    cookie = link.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/connect/" in cookie
+    _, page = await open_form(team.client, token)
     assert page.status_code == 200
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -128,8 +140,6 @@ async def test_the_page_is_strictly_locked_down(team: Team) -> None:
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "<script>" not in page.text
     assert not re.search(r"\son[a-z]+=", page.text), "no inline event handlers"
-    cookie = page.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/connect/" in cookie
     assert 'for="f-basicAuth-username"' in page.text and "Acme CRM" in page.text
     static = await team.client.get("/connect/static/connect.js")
     assert static.status_code == 200 and "postMessage" in static.text
@@ -138,29 +148,33 @@ async def test_the_page_is_strictly_locked_down(team: Team) -> None:
 
 async def test_a_post_without_the_pages_cookie_and_csrf_value_is_refused(team: Team) -> None:
     token = (await team.session(provider=tc.APIKEY_BEARER)).json()["token"]
-    page = await team.client.get(f"/connect/{token}")
+    path, page = await open_form(team.client, token)
     csrf = csrf_of(page.text)
     team.client.cookies.clear()
     form = {"csrf": csrf, "apiKey": "k-1"}
-    no_cookie = await team.client.post(f"/connect/{token}", data=form)
+    no_cookie = await team.client.post(path, data=form)
     assert no_cookie.status_code == 403
-    await team.client.get(f"/connect/{token}")
-    wrong = await team.client.post(f"/connect/{token}", data={**form, "csrf": "0" * 64})
+    assert (await team.client.get(path)).status_code == 403
+    await open_form(team.client, token)
+    wrong = await team.client.post(path, data={**form, "csrf": "0" * 64})
     assert wrong.status_code == 403
-    ok = await team.client.post(f"/connect/{token}", data=form)
+    as_json = await team.client.post(path, json=form)
+    assert as_json.status_code == 403
+    ok = await team.client.post(path, data=form)
     assert ok.status_code == 303, ok.text
     result = await team.client.get(ok.headers["location"])
     assert result.status_code == 200 and "Connected" in result.text
     assert "k-1" not in result.text
     reused = await team.client.get(f"/connect/{token}")
     assert reused.status_code == 410 and "already used" in reused.text
+    assert (await team.client.post(path, data=form)).status_code == 410
 
 
 async def test_rejected_input_is_shown_by_field_without_echoing_secrets(team: Team) -> None:
     token = (await team.session(provider=tc.TEMPLATED)).json()["token"]
-    page = await team.client.get(f"/connect/{token}")
+    path, page = await open_form(team.client, token)
     form = {"csrf": csrf_of(page.text), "providerWorkspaceRef": "a/b", "apiKey": "sekrit-1"}
-    answer = await team.client.post(f"/connect/{token}", data=form)
+    answer = await team.client.post(path, data=form)
     assert answer.status_code == 400
     assert 'aria-invalid="true"' in answer.text and "sekrit-1" not in answer.text
     assert 'value="a/b"' in answer.text  # a non-secret value is kept for correction
@@ -171,9 +185,9 @@ async def test_integration_sessions_install_the_integration(team: Team) -> None:
         team.client, team.headers["X-Api-Key"], team.project["id"], amp_yaml("crm", tc.BASIC)
     )
     token = (await team.session(integration="crm")).json()["token"]
-    page = await team.client.get(f"/connect/{token}")
+    path, page = await open_form(team.client, token)
     form = {"csrf": csrf_of(page.text), "basicAuth.username": "ann", "basicAuth.password": "pw"}
-    done = await team.client.post(f"/connect/{token}", data=form)
+    done = await team.client.post(path, data=form)
     assert done.status_code == 303
     installs = await team.client.get(
         f"{team.base}/integrations/crm/installations", headers=team.headers

@@ -2,11 +2,13 @@
 project API key) and the end customer's side (the page, ``/connect/...``, no key: the session's
 token is the credential).
 
-- ``GET /connect/{token}``: the form. It sets the session's cookie (HttpOnly, SameSite=Lax,
-  ``Path=/connect/``) that every post must carry with the page's CSRF value.
-- ``POST /connect/{token}``: stores the credential (then 303 to the result page), or, for OAuth,
-  checks the inputs and 303s to the provider; the provider returns through
-  ``/callbacks/v1/oauth``, which redirects to the result page.
+- ``GET /connect/{token}`` (the link handed out): puts the token in the session's cookie
+  (HttpOnly, SameSite=Lax, ``Path=/connect/``) and redirects to ``/connect/s/{sessionId}``, so
+  the token leaves the address bar and the history after the first request.
+- ``GET /connect/s/{sessionId}``: the form, for the browser holding the cookie.
+- ``POST /connect/s/{sessionId}``: with the cookie and the page's CSRF value, stores the credential
+  (then 303 to the result page), or, for OAuth, checks the inputs and 303s to the provider; the
+  provider returns through ``/callbacks/v1/oauth``, which redirects to the result page.
 - ``GET /connect/result/{sessionId}``: success (or the provider's refusal, with a way to retry);
   only for the browser holding the session's cookie.
 """
@@ -202,25 +204,67 @@ async def _form_response(
     body = pages.form_page(
         branding,
         form,
-        action=f"/connect/{token}",
+        action=_form_path(session),
         csrf=connect.csrf_value(token, session.id),
         values=values,
         errors=errors,
         summary=[*(summary or []), *other],
     )
     form_to = pages.form_targets(provider) if form.oauth else ()
-    response = _html(body, status, logo_url=logo, form_to=form_to)
-    return _with_cookie(response, services, session, token, services.now())
+    return _html(body, status, logo_url=logo, form_to=form_to)
+
+
+def _form_path(session: ConnectSession) -> str:
+    return f"/connect/s/{session.id}"
 
 
 @pages_router.get("/connect/{token}", response_class=HTMLResponse)
-async def connect_page(token: str, request: Request, services: Services) -> Response:
+async def connect_link(token: str, request: Request, services: Services) -> Response:
+    """The link the team hands out: the token moves into the session's cookie, and the browser
+    goes on to the form's own address, so the token leaves the address bar and history."""
     store = _sessions(request)
     try:
         session = await connect.open_session(services, store, token)
     except SessionUnusable as unusable:
         found = await store.find_session(connect.token_hash(token))
         return await _unusable(services, store, unusable.reason, found)
+    response = RedirectResponse(_form_path(session), 303, headers=pages.headers())
+    return _with_cookie(response, services, session, token, services.now())
+
+
+async def _browser_session(
+    request: Request, services: ServiceContext, store: ConnectSessionStore, session_id: str
+) -> tuple[ConnectSession, str] | Response:
+    """The session and its token, when this browser holds the session's cookie; else the page to
+    show instead."""
+    session = await store.get_session(session_id[:64])
+    if session is None:
+        return await _unusable(services, store, "unknown")
+    token = request.cookies.get(connect.cookie_name(session.id))
+    if token is None or not hmac.compare_digest(connect.token_hash(token), session.token_hash):
+        branding, logo = await _branding(services, store, session)
+        page = pages.problem_page(
+            branding,
+            "Open your link again",
+            "This browser does not have this page's cookie. Allow cookies for this site, then "
+            "open the link you were given again.",
+            None,
+        )
+        return _html(page, 403, logo_url=logo)
+    return session, token
+
+
+@pages_router.get("/connect/s/{session_id}", response_class=HTMLResponse)
+async def connect_form(session_id: str, request: Request, services: Services) -> Response:
+    store = _sessions(request)
+    found = await _browser_session(request, services, store, session_id)
+    if isinstance(found, Response):
+        return found
+    session, token = found
+    try:
+        connect.usable(session, services.now())
+    except SessionUnusable as unusable:
+        return await _unusable(services, store, unusable.reason, session)
     return await _form_response(services, store, session, token)
 
 
@@ -243,13 +287,17 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     return values
 
 
-@pages_router.post("/connect/{token}", response_class=HTMLResponse)
-async def connect_submit(token: str, request: Request, services: Services) -> Response:
+@pages_router.post("/connect/s/{session_id}", response_class=HTMLResponse)
+async def connect_submit(session_id: str, request: Request, services: Services) -> Response:
     store = _sessions(request)
+    found = await _browser_session(request, services, store, session_id)
+    if isinstance(found, Response):
+        return found
+    session, token = found
     try:
-        session = await connect.open_session(services, store, token)
+        connect.usable(session, services.now())
     except SessionUnusable as unusable:
-        return await _unusable(services, store, unusable.reason)
+        return await _unusable(services, store, unusable.reason, session)
     values = await _read_form(request)
     cookie = request.cookies.get(connect.cookie_name(session.id))
     if values is None or not connect.check_csrf(token, session, cookie, values.get("csrf")):
@@ -257,9 +305,9 @@ async def connect_submit(token: str, request: Request, services: Services) -> Re
         page = pages.problem_page(
             branding,
             "Please try again",
-            "This form could not be accepted: it was sent from another page, or your browser "
-            "blocks cookies for this site. Open the form again and resend it.",
-            f"/connect/{token}",
+            "This form could not be accepted: it was not sent from this page. Open the form "
+            "again and resend it.",
+            _form_path(session),
         )
         return _html(page, 403, logo_url=logo)
     _, form = connect.provider_and_form(services, session)
@@ -299,14 +347,10 @@ async def connect_result(
     error: str | None = None,
 ) -> Response:
     store = _sessions(request)
-    session = await store.get_session(session_id[:64])
-    token = request.cookies.get(connect.cookie_name(session_id[:64]))
-    if (
-        session is None
-        or token is None
-        or not hmac.compare_digest(connect.token_hash(token), session.token_hash)
-    ):
-        return await _unusable(services, store, "unknown")
+    found = await _browser_session(request, services, store, session_id)
+    if isinstance(found, Response):
+        return found
+    session, _token = found
     if session.status != "done" and status == "success" and connectionId:
         try:
             session = await connect.finish_oauth(services, store, session, connectionId)
@@ -324,10 +368,10 @@ async def connect_result(
             branding,
             "Not connected",
             _denied_detail(branding.provider_name or session.provider, error),
-            f"/connect/{token}",
+            _form_path(session),
         )
         return _html(page, 400, logo_url=logo)
-    return RedirectResponse(f"/connect/{token}", 303, headers=pages.headers())
+    return RedirectResponse(_form_path(session), 303, headers=pages.headers())
 
 
 async def _done(

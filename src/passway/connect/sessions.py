@@ -359,7 +359,10 @@ async def finish_oauth(
         or connection.update_time < started
     ):
         raise SessionUnusable("unknown")
-    if not await sessions.claim_session(session.id, ctx.now()):
+    # A flow started before the session expired may finish after it (the provider's sign-in
+    # took a while): the OAuth state's own lifetime bounds how long.
+    claim_at = min(ctx.now(), session.expires_at - timedelta(microseconds=1))
+    if not await sessions.claim_session(session.id, claim_at):
         raise SessionUnusable("used")
     try:
         return await _install_and_finish(ctx, sessions, session, project, connection)
