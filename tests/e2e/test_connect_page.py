@@ -63,6 +63,13 @@ document.getElementById("open").addEventListener("click", function () {{
 """
 
 
+_LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40">'
+    b'<rect width="40" height="40" rx="8" fill="#0f766e"/>'
+    b'<path d="M11 29V11h4l10 12V11h4v18h-4L15 17v12z" fill="#fff"/></svg>'
+)
+
+
 @contextlib.asynccontextmanager
 async def team_app() -> AsyncIterator[str]:
     """The team's web app at ``http://localhost:<port>`` (an origin other than Passway's)."""
@@ -71,12 +78,16 @@ async def team_app() -> AsyncIterator[str]:
         page = _OPENER_PAGE.format(url=html.escape(request.query["url"]))
         return web.Response(text=page, content_type="text/html")
 
+    async def logo(request: web.Request) -> web.Response:
+        return web.Response(body=_LOGO, content_type="image/svg+xml")
+
     async def connected(request: web.Request) -> web.Response:
         return web.Response(text="<h1>Back in the team app</h1>", content_type="text/html")
 
     app = web.Application()
     app.router.add_get("/app", opener)
     app.router.add_get("/connected", connected)
+    app.router.add_get("/logo.svg", logo)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -203,7 +214,10 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             assert apps.status_code == 201, apps.text
             put = await client.put(
                 f"/v1/projects/{project['id']}/connect-settings",
-                json={"allowedRedirectUrls": [f"{team_url}/connected"]},
+                json={
+                    "allowedRedirectUrls": [f"{team_url}/connected"],
+                    "logoUrl": f"{team_url}/logo.svg",
+                },
                 headers={"X-Api-Key": key},
             )
             assert put.status_code == 200, put.text
@@ -229,6 +243,8 @@ async def test_api_key_connect_ends_in_a_working_proxied_call(world: World) -> N
     assert page.url == f"{world.passway}/connect/s/{session['id']}"
     assert await page.title() == f"Connect Test Apikey Bearer · {TEAM_APP}"
     assert await page.get_by_text(TEAM_APP).first.is_visible()
+    logo = page.get_by_role("img", name=f"{TEAM_APP} logo")
+    assert await logo.evaluate("img => img.complete && img.naturalWidth > 0")
     await world.screens.shoot(page, "apikey-form")
     field = page.get_by_label("API key")
     assert await field.get_attribute("type") == "password"

@@ -356,6 +356,12 @@ async def connect_result(
             session = await connect.finish_oauth(services, store, session, connectionId)
         except SessionUnusable as unusable:
             return await _unusable(services, store, unusable.reason, session)
+        except PasswayError as failure:
+            branding, logo = await _branding(services, store, session)
+            page = pages.problem_page(
+                branding, "Not connected", connect.plain_error(failure), _form_path(session)
+            )
+            return _html(page, failure.status, logo_url=logo)
     if session.status == "done":
         return await _done(services, store, session)
     try:
