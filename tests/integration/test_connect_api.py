@@ -197,6 +197,18 @@ async def test_integration_sessions_install_the_integration(team: Team) -> None:
     assert installation["group"]["groupRef"] == "acme"
     assert installation["connection"]["authScheme"] == "basic"
 
+    # Connecting again (a changed password) moves the installation to the new connection.
+    token = (await team.session(integration="crm")).json()["token"]
+    path, page = await open_form(team.client, token)
+    form = {**form, "csrf": csrf_of(page.text), "basicAuth.password": "pw-2"}
+    assert (await team.client.post(path, data=form)).status_code == 303
+    installs = await team.client.get(
+        f"{team.base}/integrations/crm/installations", headers=team.headers
+    )
+    [again] = installs.json()
+    assert again["id"] == installation["id"]
+    assert again["connection"]["id"] != installation["connection"]["id"]
+
 
 async def test_docs_are_served_without_a_cdn(team: Team) -> None:
     docs = await team.client.get("/docs")

@@ -22,8 +22,8 @@ from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import Field
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from passway.api.auth import CurrentProject, Services
 from passway.api.schemas import RequestBody
@@ -77,14 +77,25 @@ def _settings_json(settings: ConnectSettings) -> dict[str, Any]:
     }
 
 
+class ConnectSessionOut(BaseModel):
+    id: str
+    token: str = Field(description="Shown only here; Passway keeps only its hash")
+    url: str = Field(description="The page to send the end customer to (single use)")
+    expiresAt: str
+
+
 @router.post(
     "/connect-sessions",
     status_code=201,
     summary="Create a short-lived, single-use connect page link for one end customer",
 )
 async def create_connect_session(
-    body: ConnectSessionIn, request: Request, services: Services, project: CurrentProject
-) -> Response:
+    body: ConnectSessionIn,
+    request: Request,
+    response: Response,
+    services: Services,
+    project: CurrentProject,
+) -> ConnectSessionOut:
     session, token = await connect.create_session(
         services,
         _sessions(request),
@@ -100,15 +111,12 @@ async def create_connect_session(
             expires_in=body.expiresIn,
         ),
     )
-    return JSONResponse(
-        {
-            "id": session.id,
-            "token": token,
-            "url": connect.page_url(services.settings.public_url, token),
-            "expiresAt": rfc3339(session.expires_at),
-        },
-        status_code=201,
-        headers={"Cache-Control": "no-store"},
+    response.headers["Cache-Control"] = "no-store"
+    return ConnectSessionOut(
+        id=session.id,
+        token=token,
+        url=connect.page_url(services.settings.public_url, token),
+        expiresAt=rfc3339(session.expires_at) or "",
     )
 
 

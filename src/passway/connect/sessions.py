@@ -287,7 +287,18 @@ async def _install_and_finish(
             project.id, session.integration_id, group_ref=session.group_ref
         )
         if existing:
+            # A customer connecting again (a new key): the installation moves to the new
+            # connection, so the proxy uses what was just entered.
             installation_id = existing[0].id
+            if existing[0].connection_id != connection.id:
+                await installations.update_installation(
+                    ctx,
+                    project,
+                    session.integration_id,
+                    installation_id,
+                    ["connectionId"],
+                    connection_id=connection.id,
+                )
         else:
             view = await installations.create_installation(
                 ctx,

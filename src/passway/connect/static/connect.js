@@ -22,10 +22,25 @@
         form.setAttribute("data-sent", "1");
         var button = form.querySelector("button[type=submit]");
         if (button) {
+          button.setAttribute("data-label", button.textContent);
           button.setAttribute("aria-busy", "true");
           button.textContent = "Connecting\u2026";
         }
       });
+    });
+
+    // Coming back to this page from the history: the form may be sent again.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        Array.prototype.forEach.call(forms, function (form) {
+          form.removeAttribute("data-sent");
+          var button = form.querySelector("button[data-label]");
+          if (button) {
+            button.textContent = button.getAttribute("data-label");
+            button.removeAttribute("aria-busy");
+          }
+        });
+      }
     });
 
     var main = document.getElementById("main");
