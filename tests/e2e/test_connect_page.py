@@ -238,6 +238,8 @@ def _amp(integrations: dict[str, str]) -> str:
 async def test_api_key_connect_ends_in_a_working_proxied_call(world: World) -> None:
     session = await world.session("keys", groupName="Acme Inc")
     page = await world.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     await page.goto(session["url"])
     # The token moved into a cookie: it is no longer in the address bar.
     assert page.url == f"{world.passway}/connect/s/{session['id']}"
@@ -258,6 +260,9 @@ async def test_api_key_connect_ends_in_a_working_proxied_call(world: World) -> N
     assert "key-from-the-customer" not in await page.content()
     assert "key-from-the-customer" not in page.url
     await world.screens.shoot(page, "apikey-done")
+    # Nothing but Passway itself and the team's logo was loaded: no CDN, no third party.
+    others = [u for u in requested if not u.startswith(world.passway + "/")]
+    assert others == [f"{world.team_url}/logo.svg"] * len(others) and others, requested
 
     answer = await world.proxy(await world.installation_id("keys"))
     assert answer.status_code == 200, answer.text
@@ -407,4 +412,16 @@ async def test_the_page_works_without_script(world: World) -> None:
     await page.get_by_label("API key").fill("k-nojs")
     await page.get_by_role("button", name="Connect").click()
     await page.get_by_role("heading", name="Connected").wait_for()
+    await page.context.close()
+
+
+async def test_docs_render_from_local_assets_only(world: World) -> None:
+    page = await world.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    await page.goto(f"{world.passway}/docs")
+    await page.locator(".swagger-ui .info .title").wait_for()
+    assert "Passway" in await page.locator(".swagger-ui .info .title").inner_text()
+    await world.screens.shoot(page, "docs", phone=False)
+    assert requested and all(url.startswith(world.passway + "/") for url in requested), requested
     await page.context.close()

@@ -39,7 +39,9 @@ def require_browser() -> None:
     """Skip (not fail) where Playwright or the system Chromium is not installed."""
     pytest.importorskip("playwright.async_api", reason="playwright is not installed")
     if not chromium_path().exists():
-        pytest.skip(f"no Chromium at {chromium_path()} (apt-get install chromium)")
+        pytest.skip(
+            f"no Chromium at {chromium_path()} (apt-get install chromium)", allow_module_level=True
+        )
 
 
 async def launch_chromium(playwright: Playwright) -> Browser:

@@ -1,31 +1,31 @@
 """``/docs``: Swagger UI served from Passway itself, so it works without internet access.
 
-The assets come from the ``swagger-ui-bundle`` package (``/docs/static/{name}``); FastAPI's page
-would load them from a CDN.
+The assets (Swagger UI 5, which reads the OpenAPI 3.1 document FastAPI writes) are the files the
+``fastapi-offline`` package ships, served at ``/docs/static/{name}``; FastAPI's own page would load
+them from a CDN.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # no type hints
 
 router = APIRouter(include_in_schema=False)
 
 ASSETS = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 
 
 @cache
 def _asset(name: str) -> bytes:
-    return (Path(swagger_ui_path) / name).read_bytes()
+    return (resources.files("fastapi_offline") / "static" / name).read_bytes()
 
 
 @router.get("/docs", response_class=HTMLResponse)
@@ -35,7 +35,7 @@ async def swagger_ui() -> HTMLResponse:
         title="Passway API",
         swagger_js_url="/docs/static/swagger-ui-bundle.js",
         swagger_css_url="/docs/static/swagger-ui.css",
-        swagger_favicon_url="/docs/static/favicon-32x32.png",
+        swagger_favicon_url="/docs/static/favicon.png",
     )
 
 
