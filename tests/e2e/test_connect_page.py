@@ -252,7 +252,10 @@ async def test_api_key_connect_ends_in_a_working_proxied_call(world: World) -> N
     assert await field.get_attribute("type") == "password"
     # Keyboard only: tab into the field, type, press Enter.
     await page.keyboard.press("Tab")
-    await field.focus()
+    focused = await page.evaluate(
+        "() => [document.activeElement.id, getComputedStyle(document.activeElement).outlineStyle]"
+    )
+    assert focused == ["f-apiKey", "solid"], "the first Tab reaches the field, focus is visible"
     await page.keyboard.type("key-from-the-customer")
     await page.keyboard.press("Enter")
     await page.wait_for_url(f"{world.passway}/connect/result/*")
