@@ -146,6 +146,18 @@ def test_issues_are_sorted_to_their_fields_and_never_show_values() -> None:
     assert other == ["No provider app for acme yet."]
 
 
+def test_a_template_rule_is_said_to_the_customer() -> None:
+    form = forms.connect_form(
+        provider(
+            authType="basic", baseURL="https://{{.workspace}}.acme.test", templateVars=["workspace"]
+        )
+    )
+    assert form is not None
+    rule = "'workspace' must be a single DNS label (letters) where the provider's URL uses it"
+    by_field, _ = forms.field_errors(form, [Issue("body", "providerWorkspaceRef", rule, "a.b")])
+    assert by_field == {"providerWorkspaceRef": "Enter a single DNS label (letters)."}
+
+
 def test_names_read_as_words() -> None:
     assert forms.humanize("instanceName") == "Instance name"
     assert forms.humanize("api_base_url") == "Api base url"

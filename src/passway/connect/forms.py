@@ -26,6 +26,8 @@ from passway.services.connection_input import credential_choice
 WORKSPACE = "providerWorkspaceRef"
 METADATA_PREFIX = "providerMetadata."
 CODE_GRANTS = ("authorizationCode", "authorizationCodePKCE")
+# A template value's issue (``core.template_syntax.slot_issue``), said to the one typing it.
+_SLOT_RULE = re.compile(r"^'[A-Za-z_][A-Za-z0-9_]*' must be (.+) where the provider's URL uses it$")
 # A value longer than this is refused before it reaches any service.
 MAX_VALUE = 4096
 
@@ -227,7 +229,7 @@ def field_errors(form: ConnectForm, issues: list[Issue]) -> tuple[dict[str, str]
     for issue in issues:
         name = issue.name.removeprefix("connection.")
         if name in names and name not in by_field:
-            by_field[name] = _sentence(issue.detail)
+            by_field[name] = _sentence(_SLOT_RULE.sub(r"Enter \1", issue.detail))
         elif name not in names:
             other.append(_sentence(issue.detail))
     return by_field, other
