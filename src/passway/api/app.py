@@ -12,15 +12,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from passway.api import connect as connect_routes
-from passway.api import (
-    connect_pages,
-    connections,
-    installations,
-    integrations,
-    oauth,
-    projects,
-    provider_apps,
-)
+from passway.api import connect_pages as connect_page_routes
+from passway.api import connections, installations, integrations, oauth, projects, provider_apps
 from passway.api import docs as docs_routes
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
@@ -105,6 +98,6 @@ def create_management_app(runtime: Runtime) -> FastAPI:
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
     app.include_router(connect_routes.router, responses=PROBLEM_RESPONSES)
-    app.include_router(connect_pages.router)
+    app.include_router(connect_page_routes.router)
     app.include_router(docs_routes.router)
     return app
