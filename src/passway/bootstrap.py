@@ -19,6 +19,11 @@ from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
 from passway.store import MEMORY_URL, MemoryStore, SqlStore, Store
+from passway.store.connect_sessions import (
+    ConnectSessionStore,
+    MemoryConnectSessions,
+    SqlConnectSessions,
+)
 
 
 async def open_store(settings: Settings, keyring: Keyring) -> Store:
@@ -27,6 +32,13 @@ async def open_store(settings: Settings, keyring: Keyring) -> Store:
     if settings.database_url.strip() == MEMORY_URL:
         return MemoryStore()
     return await SqlStore.open(settings.resolved_database_url, keyring)
+
+
+def open_connect_sessions(store: Store) -> ConnectSessionStore:
+    """In the store's own database when it has one, else in memory beside a memory store."""
+    if isinstance(store, SqlStore):
+        return SqlConnectSessions(store.engine)
+    return MemoryConnectSessions()
 
 
 def open_fleet(settings: Settings) -> Fleet:
@@ -56,6 +68,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         http=http,
         tokens=tokens,
         fleet=fleet,
+        connect_sessions=open_connect_sessions(store),
     )
 
 

@@ -15,6 +15,7 @@ from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings
+from passway.store.connect_sessions import ConnectSessionStore
 from passway.store.protocol import Store
 
 
@@ -32,6 +33,8 @@ class Runtime:
     http: Http1Client
     tokens: TokenManager
     fleet: Fleet
+    # The hosted connect page's sessions and per-project settings.
+    connect_sessions: ConnectSessionStore
 
     async def aclose(self) -> None:
         await self.fleet.aclose()

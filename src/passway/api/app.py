@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from passway.api import connect as connect_routes
+from passway.api import connect_pages as connect_page_routes
 from passway.api import connections, installations, integrations, oauth, projects, provider_apps
+from passway.api import docs as docs_routes
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
 from passway.api.input_guard import InputGuardMiddleware
@@ -82,7 +85,7 @@ def create_management_app(runtime: Runtime) -> FastAPI:
         summary="Management API: projects, API keys, amp.yaml, connections, installations.",
         version="1",
         openapi_url="/v1/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by api.docs, with local assets
         redoc_url=None,
     )
     app.state.services = services_for(runtime)
@@ -94,4 +97,7 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     for module in (oauth, provider_apps, projects, integrations, installations, connections):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
+    app.include_router(connect_routes.router, responses=PROBLEM_RESPONSES)
+    app.include_router(connect_page_routes.router)
+    app.include_router(docs_routes.router)
     return app

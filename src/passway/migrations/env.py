@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from passway.store import connect_sessions  # noqa: F401 - registers its tables on the metadata
 from passway.store.tables import metadata
 
 

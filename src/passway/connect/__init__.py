@@ -1,0 +1,1 @@
+"""The hosted connect page: end customers connect their own accounts (see ``sessions``)."""
