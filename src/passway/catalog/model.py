@@ -49,9 +49,15 @@ class AccessTokenHeader:
 
 @dataclass(frozen=True, slots=True)
 class MetadataInput:
+    """A value a connection supplies. ``pattern`` (a regular expression the whole value must match)
+    and ``enum`` (the allowed values) are checked at connection creation and again when the value
+    is used, on top of the rule of the URL slot the value fills."""
+
     name: str
     default_value: str | None = None
     modules: tuple[str, ...] = ()
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,10 @@ class Provider:
     auth_url: str | None = None
     token_url: str | None = None
     auth_url_params: Mapping[str, str] = field(default_factory=dict)
+    # Extra form fields of the token request (authorization code and client credentials grants).
+    token_params: Mapping[str, str] = field(default_factory=dict)
+    # Joins the requested scopes (a space unless the provider wants another separator).
+    scope_separator: str | None = None
     explicit_scopes_required: bool = False
     explicit_workspace_required: bool = False
     audience: tuple[str, ...] = ()
@@ -139,6 +149,10 @@ class Provider:
             )
             if self.auth_url_params:
                 out["authURLParams"] = dict(self.auth_url_params)
+            if self.token_params:
+                out["tokenParams"] = dict(self.token_params)
+            if self.scope_separator is not None:
+                out["scopeSeparator"] = self.scope_separator
             if self.audience:
                 out["audience"] = list(self.audience)
             if self.token_metadata_fields is not None:
@@ -191,6 +205,8 @@ class Provider:
                 {"name": m.name}
                 | ({"defaultValue": m.default_value} if m.default_value is not None else {})
                 | ({"modules": list(m.modules)} if m.modules else {})
+                | ({"pattern": m.pattern} if m.pattern is not None else {})
+                | ({"enum": list(m.enum)} if m.enum else {})
                 for m in self.metadata_inputs
             ]
         if self.metadata_post_authentication:

@@ -11,7 +11,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from passway.core.template_syntax import TemplateSyntaxError, parse_url_template, split_template
+from passway.core.template_syntax import (
+    TemplateSyntaxError,
+    alternatives,
+    parse_url_template,
+    split_template,
+)
 
 AUTH_TYPES = ("oauth2", "apiKey", "basic", "custom")
 GRANT_TYPES = ("authorizationCode", "authorizationCodePKCE", "clientCredentials", "password")
@@ -69,6 +74,8 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "authURL": (_is_str, "a string"),
     "tokenURL": (_is_str, "a string"),
     "authURLParams": (_is_str_map, "an object of strings"),
+    "tokenParams": (_is_str_map, "an object of strings"),
+    "scopeSeparator": (_is_str, "a string"),
     "explicitScopesRequired": (_is_bool, "true or false"),
     "explicitWorkspaceRequired": (_is_bool, "true or false"),
     "audience": (_is_str_list, "a list of strings"),
@@ -160,7 +167,8 @@ def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         if not url:
             continue
         try:
-            used.update(dict.fromkeys(parse_url_template(url).slots))
+            for alternative in alternatives(url):
+                used.update(dict.fromkeys(parse_url_template(alternative).slots))
         except TemplateSyntaxError as exc:
             # A root URL left as a placeholder is tolerated when every call goes through modules.
             if strict and not (field == "baseURL" and reached_through_modules):
@@ -181,6 +189,8 @@ def _oauth2_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "tokenURL", "is required for oauth2"
     if grant in ("authorizationCode", "authorizationCodePKCE") and not raw.get("authURL"):
         yield "authURL", f"is required for the {grant} grant"
+    if raw.get("scopeSeparator") == "":
+        yield "scopeSeparator", "must not be empty"
     header = raw.get("oauth2AccessTokenHeader")
     if header is not None:
         if not isinstance(header.get("name"), str) or not _HEADER_NAME.match(header["name"]):
@@ -259,8 +269,9 @@ def _metadata_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             yield where, "must be an object with a name"
             continue
-        for extra in set(item) - {"name", "defaultValue", "modules"}:
+        for extra in set(item) - {"name", "defaultValue", "modules", "pattern", "enum"}:
             yield f"{where}.{extra}", "unknown field"
+        yield from _value_rule_problems(where, item)
         if item["name"] in seen:
             yield f"{where}.name", f"duplicate input {item['name']!r}"
         seen.add(item["name"])
@@ -273,3 +284,15 @@ def _metadata_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for module in listed:
             if module not in modules:
                 yield f"{where}.modules", f"{module!r} is not one of the provider's modules"
+
+
+def _value_rule_problems(where: str, item: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    pattern = item.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError):
+            yield f"{where}.pattern", "is not a valid regular expression"
+    enum = item.get("enum")
+    if enum is not None and (not _is_str_list(enum) or not enum):
+        yield f"{where}.enum", "must be a non-empty list of strings"

@@ -78,8 +78,7 @@ def check_template_values(
             "providerWorkspaceRef" if var == "workspace" else f"providerMetadata.{var}",
             f"required by provider {provider.name}'s URLs",
         )
-        for var in provider.template_vars
-        if var not in supplied
+        for var in templates.missing_variables(provider, supplied)
     ]
     return issues + templates.check_connection_values(provider, workspace_ref, plain)
 
