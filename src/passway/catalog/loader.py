@@ -132,6 +132,12 @@ def parse_provider(raw: Mapping[str, Any]) -> Provider:
         custom_query_params=tuple(
             QueryTemplate(q["name"], q["valueTemplate"]) for q in raw.get("customQueryParams") or ()
         ),
+        proxy_headers=tuple(
+            HeaderTemplate(h["name"], h["valueTemplate"]) for h in raw.get("proxyHeaders") or ()
+        ),
+        proxy_query_params=tuple(
+            QueryTemplate(q["name"], q["valueTemplate"]) for q in raw.get("proxyQueryParams") or ()
+        ),
         custom_multi_step=bool(raw.get("customMultiStep", False)),
         custom_provider_inputs=_tuple(raw.get("customProviderInputs")),
         metadata_inputs=tuple(

@@ -109,6 +109,10 @@ class Provider:
     custom_query_params: tuple[QueryTemplate, ...] = ()
     custom_multi_step: bool = False
     custom_provider_inputs: tuple[str, ...] = ()
+    # any auth type: non-credential headers and query parameters set on every proxied call,
+    # rendered from the connection's template values (``A || B`` alternatives allowed)
+    proxy_headers: tuple[HeaderTemplate, ...] = ()
+    proxy_query_params: tuple[QueryTemplate, ...] = ()
     # metadata
     metadata_inputs: tuple[MetadataInput, ...] = ()
     metadata_post_authentication: tuple[str, ...] = ()
@@ -200,6 +204,14 @@ class Provider:
                 out["customMultiStep"] = True
             if self.custom_provider_inputs:
                 out["customProviderInputs"] = list(self.custom_provider_inputs)
+        if self.proxy_headers:
+            out["proxyHeaders"] = [
+                {"name": h.name, "valueTemplate": h.value_template} for h in self.proxy_headers
+            ]
+        if self.proxy_query_params:
+            out["proxyQueryParams"] = [
+                {"name": q.name, "valueTemplate": q.value_template} for q in self.proxy_query_params
+            ]
         if self.metadata_inputs:
             out["metadataInputs"] = [
                 {"name": m.name}

@@ -89,6 +89,8 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "customHeaders": (_is_list, "a list"),
     "customQueryParams": (_is_list, "a list"),
     "customMultiStep": (_is_bool, "true or false"),
+    "proxyHeaders": (_is_list, "a list"),
+    "proxyQueryParams": (_is_list, "a list"),
     "customProviderInputs": (_is_str_list, "a list of strings"),
     "metadataInputs": (_is_list, "a list"),
     "metadataPostAuthentication": (_is_str_list, "a list of strings"),
@@ -141,6 +143,7 @@ def _problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     elif auth == "custom":
         yield from _custom_problems(raw)
     yield from _metadata_problems(raw)
+    yield from _proxy_value_problems(raw)
 
 
 def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -296,3 +299,45 @@ def _value_rule_problems(where: str, item: Mapping[str, Any]) -> Iterator[tuple[
     enum = item.get("enum")
     if enum is not None and (not _is_str_list(enum) or not enum):
         yield f"{where}.enum", "must be a non-empty list of strings"
+
+
+# Headers the credential placement of each auth type sets: a proxyHeaders entry may not replace one.
+_CREDENTIAL_HEADERS = {"oauth2": "authorization", "basic": "authorization"}
+
+
+def _proxy_value_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    names: set[str] = set()
+    for key in ("proxyHeaders", "proxyQueryParams"):
+        for index, item in enumerate(raw.get(key) or ()):
+            where = f"{key}[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                yield where, "must be an object with name and valueTemplate"
+                continue
+            for extra in set(item) - {"name", "valueTemplate"}:
+                yield f"{where}.{extra}", "unknown field"
+            name = item["name"]
+            if key == "proxyHeaders":
+                if not _HEADER_NAME.match(name):
+                    yield f"{where}.name", "must be a valid header name"
+                lowered = name.lower()
+                credential = {_CREDENTIAL_HEADERS.get(raw.get("authType") or "", "")}
+                credential.add((raw.get("apiKeyHeaderName") or "").lower())
+                credential.add(
+                    ((raw.get("oauth2AccessTokenHeader") or {}).get("name") or "").lower()
+                )
+                if lowered in credential:
+                    yield f"{where}.name", "is the header the credential goes in"
+                if lowered in names:
+                    yield f"{where}.name", f"duplicate header {name!r}"
+                names.add(lowered)
+            elif not name or name == raw.get("apiKeyQueryName"):
+                yield f"{where}.name", "must be a name other than the API key's parameter"
+            template = item.get("valueTemplate")
+            if not isinstance(template, str) or not template:
+                yield f"{where}.valueTemplate", "must be a non-empty string"
+                continue
+            try:
+                for option in alternatives(template):
+                    list(split_template(option))
+            except TemplateSyntaxError as exc:
+                yield f"{where}.valueTemplate", str(exc)

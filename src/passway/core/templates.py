@@ -119,7 +119,9 @@ def missing_variables(provider: Provider, supplied: set[str]) -> list[str]:
     alternative lacks (the one ``render_url`` would then use).
     """
     missing: dict[str, None] = {}
-    for _, url in _whole_url_templates(provider):
+    values = [h.value_template for h in provider.proxy_headers]
+    values += [q.value_template for q in provider.proxy_query_params]
+    for url in [url for _, url in _whole_url_templates(provider)] + values:
         try:
             options = alternatives(url)
         except TemplateSyntaxError:
@@ -128,7 +130,8 @@ def missing_variables(provider: Provider, supplied: set[str]) -> list[str]:
             continue
         lacking = [v for v in template_variables(options[-1]) if v not in supplied]
         missing.update(dict.fromkeys(lacking))
-    return [v for v in provider.template_vars if v in missing]
+    ordered = [v for v in provider.template_vars if v in missing]
+    return ordered + [v for v in missing if v not in ordered]
 
 
 @lru_cache(maxsize=512)
@@ -194,7 +197,11 @@ def check_connection_values(
     values = template_values(provider, workspace_ref, metadata)
     issues: list[Issue] = []
     reported: set[str] = set()
-    for name, problem in metadata_value_issues(provider, values):
+    for name, problem in metadata_value_issues(provider, values) + _header_value_issues(
+        provider, values
+    ):
+        if name in reported:
+            continue
         reported.add(name)
         field = "providerWorkspaceRef" if name == "workspace" and workspace_ref else None
         issues.append(Issue("body", field or f"providerMetadata.{name}", problem, values[name]))
@@ -217,6 +224,17 @@ def check_connection_values(
                 )
                 issues.append(Issue("body", field, problems[0], value))
     return issues
+
+
+def _header_value_issues(provider: Provider, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Values that would go in a ``proxyHeaders`` header may hold no control characters."""
+    problems: list[tuple[str, str]] = []
+    for header in provider.proxy_headers:
+        for name in template_variables(header.value_template):
+            value = values.get(name)
+            if value and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                problems.append((name, f"{name} goes in a header: no control characters"))
+    return problems
 
 
 def workspace_ref_from_token_value(provider: Provider, value: str) -> str | None:
