@@ -118,7 +118,7 @@ def test_every_proxyable_base_url_is_an_absolute_https_url() -> None:
         if not provider.support.proxy:
             continue
         urls = [provider.base_url] + [m.base_url for m in provider.modules.values() if m.proxy]
-        for url in [option for url in urls for option in alternatives(url)]:
+        for url in [option for whole in urls for option in alternatives(whole)]:
             try:
                 parse_url_template(url)
             except TemplateSyntaxError:
@@ -136,6 +136,7 @@ def test_catalog_lookup_is_case_sensitive_and_filterable() -> None:
     names = [p.name for p in CATALOG.filter(name_contains="SALESFORCE")]
     assert names == sorted(names, key=str.lower) and "salesforce" in names
     assert [p.name for p in CATALOG.filter(auth_type="oauth2", name_contains="shopify")] == [
-        "shopify"
+        "shopify",
+        "shopifyCc",
     ]
     assert isinstance(CATALOG, Catalog) and len(CATALOG) == len(CATALOG.providers)
