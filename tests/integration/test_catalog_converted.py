@@ -73,6 +73,26 @@ async def test_the_provider_list_is_filterable(client: httpx.AsyncClient) -> Non
     assert [p["name"] for p in response.json()] == ["bamboohrBasic"]
 
 
+async def test_the_provider_list_is_paged_and_finds_source_keys(client: httpx.AsyncClient) -> None:
+    everything = [p["name"] for p in (await client.get("/v1/providers")).json()]
+    assert len(everything) >= len(BUILT_IN.providers) > 800  # plus the test providers
+    seen: list[str] = []
+    url: str | None = "/v1/providers?pageSize=300"
+    while url is not None:
+        response = await client.get(url)
+        assert response.status_code == 200
+        page = [p["name"] for p in response.json()]
+        assert 0 < len(page) <= 300
+        seen += page
+        link = response.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert seen == everything
+    found = (await client.get("/v1/providers", params={"search": "google-calendar"})).json()
+    assert [p["name"] for p in found] == ["google", "googleCalendarMcp"]
+    too_big = await client.get("/v1/providers", params={"pageSize": 100000})
+    assert too_big.status_code == 400
+
+
 async def test_amp_yaml_deploys_a_source_key_under_the_canonical_name(
     client: httpx.AsyncClient, project: tuple[str, dict[str, str]]
 ) -> None:

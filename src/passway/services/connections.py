@@ -166,6 +166,9 @@ async def list_connections(
     group_ref: str | None = None,
     consumer_ref: str | None = None,
 ) -> list[Connection]:
+    known = ctx.catalog.get(provider) if provider is not None else None
+    if known is not None:
+        provider = known.name  # an alias lists the connections stored under the canonical name
     return await ctx.store.list_connections(
         project.id, provider=provider, group_ref=group_ref, consumer_ref=consumer_ref
     )
