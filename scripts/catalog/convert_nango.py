@@ -93,6 +93,7 @@ LATER_SOURCES = {"redirectUri", "postConnection", "webhookResponse", "refreshTok
 
 _VAR = re.compile(r"\$\{([^{}]*)\}")
 _CC_VAR = re.compile(r"connectionConfig\.([A-Za-z0-9_.-]+)\Z")
+_CRED_VAR = re.compile(r"credentials\.([A-Za-z][A-Za-z0-9_]*)\Z")
 _PASSWAY_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
@@ -130,24 +131,39 @@ class TemplateConverter:
 
     def __init__(self) -> None:
         self.used: dict[str, str] = {}  # passway name -> source name
+        self.secrets: dict[str, str] = {}  # credential inputs used (two-step entries)
+        self.kinds: set[str] = set()  # what the last convert() used: config, credentials, token
 
-    def convert(self, template: str, where: str, *, allow_fallback: bool = True) -> str:
+    def convert(
+        self, template: str, where: str, *, allow_fallback: bool = True, secrets: bool = False
+    ) -> str:
         if "||" in template and not allow_fallback:
             raise Refused(f"{where}: alternatives (||) are not supported there")
+        self.kinds = set()
         pieces = [p.strip() for p in template.split("||")] if "||" in template else [template]
-        return " || ".join(self._one(piece, where) for piece in pieces)
+        return " || ".join(self._one(piece, where, secrets) for piece in pieces)
 
-    def _one(self, template: str, where: str) -> str:
+    def _one(self, template: str, where: str, secrets: bool) -> str:
         if "{{" in template or "}}" in template:
             raise Refused(f"{where}: literal braces in {template!r}")
 
         def replace(match: re.Match[str]) -> str:
             inner = match.group(1)
             found = _CC_VAR.match(inner)
+            credential = _CRED_VAR.match(inner) if secrets else None
+            if secrets and inner == "accessToken":
+                self.kinds.add("token")
+                return "{{.accessToken}}"
+            if credential is not None:
+                name = variable_name(credential.group(1))
+                self.secrets[name] = credential.group(1)
+                self.kinds.add("credentials")
+                return "{{." + name + "}}"
             if found is None:
                 raise Refused(f"{where}: {match.group(0)} has no Passway equivalent")
             name = variable_name(found.group(1))
             self.used[name] = found.group(1)
+            self.kinds.add("config")
             return "{{." + name + "}}"
 
         out = _VAR.sub(replace, template)
@@ -168,6 +184,8 @@ def convert_entry(p: dict[str, Any], name: str) -> Converted:
     mode = p["authMode"]
     proxy = dict(p.get("proxy") or {})
     notes: list[str] = []
+    if mode == "TWO_STEP":
+        return convert_two_step(p, name)
     if mode not in SERVED:
         raise Refused(f"auth mode {mode} is not one Passway serves")
     if not proxy.get("baseUrl"):
@@ -194,8 +212,8 @@ def convert_entry(p: dict[str, Any], name: str) -> Converted:
         "authType": SERVED[mode],
     }
     entry["baseURL"] = templates.convert(proxy["baseUrl"], "proxy.baseUrl")
-    headers = dict(proxy.get("headers") or {})
-    query = dict(proxy.get("query") or {})
+    headers = dict(sorted((proxy.get("headers") or {}).items()))
+    query = dict(sorted((proxy.get("query") or {}).items()))
     for header in headers:
         if not _HEADER_NAME.match(header):
             raise Refused(f"header name {header!r} is not a valid header name")
@@ -247,6 +265,139 @@ def convert_entry(p: dict[str, Any], name: str) -> Converted:
     labels["sourceKey"] = p["name"]
     entry["labels"] = dict(sorted(labels.items()))
     return Converted(entry, notes)
+
+
+TOKEN_REQUEST_KNOWN = {
+    "tokenUrl",
+    "tokenParams",
+    "tokenHeaders",
+    "bodyFormat",
+    "tokenResponse",
+    "tokenExpiresInMs",
+    "tokenRequestMethod",
+}
+
+
+def convert_two_step(p: dict[str, Any], name: str) -> Converted:
+    """A token from the credentials first, then sent on each call (``core.token_step``)."""
+    proxy = dict(p.get("proxy") or {})
+    if not proxy.get("baseUrl"):
+        raise Refused("no proxy base URL")
+    unknown = sorted(set(proxy) - PROXY_IGNORED - {"baseUrl", "headers", "query"})
+    if unknown:
+        raise Refused(f"proxy field(s) {unknown} not handled")
+    request = p.get("tokenRequest") or {}
+    unknown = sorted(set(request) - TOKEN_REQUEST_KNOWN)
+    if unknown:
+        raise Refused(f"two-step token request field(s) {unknown} not handled")
+    if str(request.get("tokenRequestMethod", "POST")).upper() != "POST":
+        raise Refused(f"the token is requested with {request['tokenRequestMethod']}")
+    if not isinstance(request.get("tokenUrl"), str):
+        raise Refused("no single token URL")
+    t = TemplateConverter()
+    entry: dict[str, Any] = {
+        "name": name,
+        "displayName": p.get("displayName") or name,
+        "authType": "custom",
+        "baseURL": t.convert(proxy["baseUrl"], "proxy.baseUrl"),
+    }
+    spec: dict[str, Any] = {"url": t.convert(request["tokenUrl"], "tokenRequest.tokenUrl")}
+    headers = {str(k): v for k, v in (request.get("tokenHeaders") or {}).items()}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    body_format = request.get("bodyFormat")
+    if body_format is None:
+        body_format = {"application/json": "json"}.get(str(content_type).split(";")[0].strip())
+        if "x-www-form-urlencoded" in str(content_type):
+            body_format = "form"
+    if body_format not in ("json", "form"):
+        raise Refused(f"token request body format {body_format!r}")
+    spec["bodyFormat"] = body_format
+    for key, source in (("params", "tokenParams"), ("headers", "tokenHeaders")):
+        converted = {}
+        for param, value in sorted((request.get(source) or {}).items()):
+            if not isinstance(value, str):
+                raise Refused(f"tokenRequest.{source}.{param} is not a string ({value!r})")
+            converted[param] = t.convert(value, f"tokenRequest.{source}.{param}", secrets=True)
+            if "||" in converted[param] or "token" in t.kinds:
+                raise Refused(f"tokenRequest.{source}.{param} is not a plain template")
+        spec[key] = converted
+    answer = dict(request.get("tokenResponse") or {})
+    token_path = answer.pop("token", None)
+    if not isinstance(token_path, str) or not token_path:
+        raise Refused("the token's place in the answer is not a field")
+    spec["tokenPath"] = token_path
+    expiration = answer.pop("token_expiration", None)
+    strategy = answer.pop("token_expiration_strategy", "expireIn" if expiration else None)
+    if answer:
+        raise Refused(f"token answer field(s) {sorted(answer)} not handled")
+    if expiration is not None:
+        if strategy != "expireIn":
+            raise Refused(f"token expiry given as {strategy!r}")
+        spec["expiresInPath"] = expiration
+    if request.get("tokenExpiresInMs"):
+        spec["expiresInSeconds"] = int(request["tokenExpiresInMs"]) // 1000
+    custom_headers, proxy_headers = [], []
+    for header, value in sorted((proxy.get("headers") or {}).items()):
+        if not _HEADER_NAME.match(header):
+            raise Refused(f"header name {header!r} is not a valid header name")
+        converted = t.convert(str(value), f"proxy.headers.{header}", secrets=True)
+        item = {"name": header, "valueTemplate": converted}
+        if t.kinds & {"credentials", "token"}:
+            if "config" in t.kinds or "||" in converted:
+                raise Refused(f"header {header} mixes credentials and connection values")
+            custom_headers.append(item)
+        else:
+            proxy_headers.append(item)
+    if not any("{{.accessToken}}" in h["valueTemplate"] for h in custom_headers):
+        if any(h["name"].lower() == "authorization" for h in custom_headers + proxy_headers):
+            raise Refused("the token goes nowhere (the Authorization header is set otherwise)")
+        custom_headers.insert(
+            0, {"name": "authorization", "valueTemplate": "Bearer {{.accessToken}}"}
+        )
+    custom_query, proxy_query = [], []
+    for param, value in sorted((proxy.get("query") or {}).items()):
+        converted = t.convert(str(value), f"proxy.query.{param}", secrets=True)
+        item = {"name": param, "valueTemplate": converted}
+        if t.kinds & {"credentials", "token"}:
+            if "config" in t.kinds or "||" in converted:
+                raise Refused(f"query {param} mixes credentials and connection values")
+            custom_query.append(item)
+        else:
+            proxy_query.append(item)
+    credentials = [variable_name(c) for c in p.get("credentials") or []]
+    unknown_inputs = sorted(set(t.secrets) - set(credentials))
+    if unknown_inputs:
+        raise Refused(f"uses credentials {unknown_inputs} the entry does not declare")
+    clash = sorted(set(credentials) & set(t.used))
+    if clash:
+        raise Refused(f"{clash} name both a credential and a connection value")
+    entry["customInputs"] = credentials
+    entry["customHeaders"] = custom_headers
+    if custom_query:
+        entry["customQueryParams"] = custom_query
+    entry["customMultiStep"] = True
+    entry["tokenRequest"] = spec
+    if proxy_headers:
+        entry["proxyHeaders"] = proxy_headers
+    if proxy_query:
+        entry["proxyQueryParams"] = proxy_query
+    metadata_inputs, token_fields, later = _metadata(p, t)
+    if token_fields:
+        raise Refused("connection values come from the token answer")
+    if metadata_inputs:
+        entry["metadataInputs"] = metadata_inputs
+    _check_later_values(entry, later)
+    entry["support"] = {
+        "delete": False,
+        "proxy": True,
+        "read": False,
+        "subscribe": False,
+        "write": False,
+    }
+    entry["templateVars"] = sorted(_vars(entry["baseURL"]))
+    entry["postAuthInfoNeeded"] = False
+    entry["labels"] = {"sourceKey": p["name"]}
+    return Converted(entry, [])
 
 
 def _vars(template: str | None) -> list[str]:
@@ -386,7 +537,7 @@ def _oauth(
 
 def _static_params(params: dict[str, Any] | None, where: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for key, value in (params or {}).items():
+    for key, value in sorted((params or {}).items(), key=lambda item: str(item[0])):
         if isinstance(value, bool):
             value = "true" if value else "false"  # as a URL or form encoder writes it
         if not isinstance(value, str | int | float):
@@ -394,7 +545,7 @@ def _static_params(params: dict[str, Any] | None, where: str) -> dict[str, str]:
         if "${" in str(value):
             raise Refused(f"{where}.{key} is templated ({value!r})")
         out[str(key)] = str(value)
-    return out
+    return dict(sorted(out.items()))  # the same output whatever the facts file's key order
 
 
 def _metadata(
@@ -662,6 +813,10 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         "- Other `proxy.headers` and `proxy.query` entries (fixed values, or connection-config",
         "  values) become `proxyHeaders` / `proxyQueryParams`, set on every proxied call in place",
         "  of a client-sent header or parameter of the same name.",
+        "- TWO_STEP: a `custom` provider whose `customInputs` are the credentials, with a",
+        "  `tokenRequest` (URL, JSON or form body, headers, where the token and its lifetime are in",
+        "  the answer) and `customHeaders` using `{{.accessToken}}` (by default",
+        "  `authorization: Bearer {{.accessToken}}`, as the source does).",
         "- Ignored (they do not change the proxied request): retry hints, verification requests,",
         "  `decompress`, `forwardHeadersOnRedirect`, display categories and doc links.",
         "",
@@ -707,6 +862,7 @@ def trimmed(facts: dict[str, Any]) -> dict[str, Any]:
         "aliasOverrides",
         "proxy",
         "oauth",
+        "tokenRequest",
         "connectionConfig",
         "credentials",
         "requireClientCertificate",

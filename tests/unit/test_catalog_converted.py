@@ -25,7 +25,13 @@ BY_KEY: dict[str, dict[str, Any]] = {p["name"]: p for p in FACTS["providers"]}
 REPORT = (ROOT / "docs" / "catalog-conversion.md").read_text("utf-8")
 CATALOG = load_catalog()
 CONVERTED = [p for p in CATALOG if "sourceKey" in p.labels]
-AUTH_TYPES = {"API_KEY": "apiKey", "BASIC": "basic", "OAUTH2": "oauth2", "OAUTH2_CC": "oauth2"}
+AUTH_TYPES = {
+    "API_KEY": "apiKey",
+    "BASIC": "basic",
+    "OAUTH2": "oauth2",
+    "OAUTH2_CC": "oauth2",
+    "TWO_STEP": "custom",
+}
 
 
 def _converter() -> ModuleType:
@@ -45,7 +51,9 @@ def _template(value: Any) -> str:
         return "{{." + re.sub(r"[^A-Za-z0-9_]", "_", match.group(1)) + "}}"
 
     parts = [p.strip() for p in str(value).split("||")]
-    return " || ".join(re.sub(r"\$\{connectionConfig\.([^}]+)\}", name, p) for p in parts)
+    pattern = r"\$\{(?:connectionConfig|credentials)\.([^}]+)\}"
+    parts = [re.sub(pattern, name, p).replace("${accessToken}", "{{.accessToken}}") for p in parts]
+    return " || ".join(parts)
 
 
 def _plain(params: dict[str, Any] | None) -> dict[str, str]:
@@ -61,7 +69,8 @@ def test_the_generated_files_are_what_the_converter_writes() -> None:
 
 def test_the_conversion_counts() -> None:
     assert len(CATALOG.providers) == 238 + len(CONVERTED)
-    assert len(CONVERTED) == 584
+    assert len(CONVERTED) == 605
+    assert sum(p.token_request is not None for p in CONVERTED) == 21
     in_scope = re.search(
         r"Of the (\d+) entries only in the source.*?: (\d+) converted", REPORT, re.S
     )
@@ -99,6 +108,10 @@ def test_every_converted_entry_matches_the_facts_field_by_field() -> None:
         assert served["support"]["proxy"] is True, where
         headers = dict(fact["proxy"].get("headers") or {})
         query = dict(fact["proxy"].get("query") or {})
+        if fact["authMode"] == "TWO_STEP":
+            _check_two_step(served, fact, headers, query)
+            _check_metadata(served, fact)
+            continue
         if fact["authMode"] == "API_KEY":
             _check_api_key(served, headers, query)
         elif fact["authMode"] in ("OAUTH2", "OAUTH2_CC"):
@@ -114,6 +127,36 @@ def test_every_converted_entry_matches_the_facts_field_by_field() -> None:
         ]
         assert served.get("proxyQueryParams", []) == expected_query, where
         _check_metadata(served, fact)
+
+
+def _check_two_step(
+    served: dict[str, Any], fact: dict[str, Any], headers: dict[str, str], query: dict[str, str]
+) -> None:
+    where = served["name"]
+    request = fact["tokenRequest"]
+    spec = served["tokenRequest"]
+    assert served["customInputs"] == fact["credentials"], where
+    assert served["customMultiStep"] is True, where
+    assert spec["url"] == _template(request["tokenUrl"]), where
+    for key, source in (("params", "tokenParams"), ("headers", "tokenHeaders")):
+        expected = {k: _template(v) for k, v in (request.get(source) or {}).items()}
+        assert spec[key] == expected, (where, key)
+    assert spec["tokenPath"] == request["tokenResponse"]["token"], where
+    assert spec.get("expiresInPath") == request["tokenResponse"].get("token_expiration"), where
+    lifetime = request.get("tokenExpiresInMs")
+    assert spec.get("expiresInSeconds") == (lifetime // 1000 if lifetime else None), where
+    if "bodyFormat" in request:
+        assert spec["bodyFormat"] == request["bodyFormat"], where
+    placed = served.get("customHeaders", []) + served.get("proxyHeaders", [])
+    expected_headers = [{"name": k, "valueTemplate": _template(v)} for k, v in headers.items()]
+    if not any("${accessToken}" in v for v in headers.values()):
+        default = {"name": "authorization", "valueTemplate": "Bearer {{.accessToken}}"}
+        expected_headers.append(default)
+    key = lambda item: item["name"]  # noqa: E731
+    assert sorted(placed, key=key) == sorted(expected_headers, key=key), where
+    placed = served.get("customQueryParams", []) + served.get("proxyQueryParams", [])
+    expected_query = [{"name": k, "valueTemplate": _template(v)} for k, v in query.items()]
+    assert sorted(placed, key=key) == sorted(expected_query, key=key), where
 
 
 def _check_api_key(served: dict[str, Any], headers: dict[str, str], query: dict[str, str]) -> None:

@@ -33,6 +33,7 @@ from passway.catalog.model import (
 )
 from passway.catalog.validation import CatalogIssue, validate_provider
 from passway.core.template_syntax import template_variables
+from passway.core.token_step import parse_token_request
 from passway.errors import ConfigurationError
 
 
@@ -140,6 +141,9 @@ def parse_provider(raw: Mapping[str, Any]) -> Provider:
         ),
         custom_multi_step=bool(raw.get("customMultiStep", False)),
         custom_provider_inputs=_tuple(raw.get("customProviderInputs")),
+        token_request=(
+            parse_token_request(raw["tokenRequest"]) if raw.get("tokenRequest") else None
+        ),
         metadata_inputs=tuple(
             MetadataInput(
                 m["name"],

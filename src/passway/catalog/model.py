@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from passway.core.token_step import TokenRequest
+
 AuthType = Literal["oauth2", "apiKey", "basic", "custom"]
 GrantType = Literal["authorizationCode", "authorizationCodePKCE", "clientCredentials", "password"]
 
@@ -109,6 +111,8 @@ class Provider:
     custom_query_params: tuple[QueryTemplate, ...] = ()
     custom_multi_step: bool = False
     custom_provider_inputs: tuple[str, ...] = ()
+    # custom: a token obtained from the custom inputs first (two-step auth, ``core.token_step``)
+    token_request: TokenRequest | None = None
     # any auth type: non-credential headers and query parameters set on every proxied call,
     # rendered from the connection's template values (``A || B`` alternatives allowed)
     proxy_headers: tuple[HeaderTemplate, ...] = ()
@@ -204,6 +208,8 @@ class Provider:
                 out["customMultiStep"] = True
             if self.custom_provider_inputs:
                 out["customProviderInputs"] = list(self.custom_provider_inputs)
+            if self.token_request is not None:
+                out["tokenRequest"] = self.token_request.to_json()
         if self.proxy_headers:
             out["proxyHeaders"] = [
                 {"name": h.name, "valueTemplate": h.value_template} for h in self.proxy_headers

@@ -17,6 +17,7 @@ from passway.core.template_syntax import (
     parse_url_template,
     split_template,
 )
+from passway.core.token_step import token_request_problems
 
 AUTH_TYPES = ("oauth2", "apiKey", "basic", "custom")
 GRANT_TYPES = ("authorizationCode", "authorizationCodePKCE", "clientCredentials", "password")
@@ -92,6 +93,7 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "proxyHeaders": (_is_list, "a list"),
     "proxyQueryParams": (_is_list, "a list"),
     "customProviderInputs": (_is_str_list, "a list of strings"),
+    "tokenRequest": (_is_dict, "an object"),
     "metadataInputs": (_is_list, "a list"),
     "metadataPostAuthentication": (_is_str_list, "a list of strings"),
     "postAuthInfoNeeded": (_is_bool, "true or false"),
@@ -144,6 +146,8 @@ def _problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield from _custom_problems(raw)
     yield from _metadata_problems(raw)
     yield from _proxy_value_problems(raw)
+    if raw.get("tokenRequest") is not None:
+        yield from token_request_problems(raw["tokenRequest"], auth)
 
 
 def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -58,10 +58,13 @@ def _checked(connection: Connection, value: str) -> str:
     return value
 
 
-def place_credentials(provider: Provider, connection: Connection) -> CredentialPlacement:
+def place_credentials(
+    provider: Provider, connection: Connection, extra: Mapping[str, str] | None = None
+) -> CredentialPlacement:
     """The credential headers and query parameters for one call, then the catalog's
-    ``proxyHeaders`` and ``proxyQueryParams``. Raises when a value is missing."""
-    placement = _place_credentials(provider, connection)
+    ``proxyHeaders`` and ``proxyQueryParams``. Raises when a value is missing. ``extra`` adds
+    values for custom templates (the two-step token, ``accessToken``)."""
+    placement = _place_credentials(provider, connection, extra or {})
     if not provider.proxy_headers and not provider.proxy_query_params:
         return placement
     values = connection_template_values(provider, connection)
@@ -77,7 +80,9 @@ def _render(template: str, values: Mapping[str, str]) -> str:
     return render_template(choose_alternative(template, values), values)
 
 
-def _place_credentials(provider: Provider, connection: Connection) -> CredentialPlacement:
+def _place_credentials(
+    provider: Provider, connection: Connection, extra: Mapping[str, str]
+) -> CredentialPlacement:
     creds = connection.credentials
     if provider.auth_type == "oauth2":
         token = creds.access_token.token if creds.access_token is not None else ""
@@ -104,7 +109,7 @@ def _place_credentials(provider: Provider, connection: Connection) -> Credential
         pair = f"{creds.username}:{creds.password or ''}".encode()
         value = "Basic " + base64.b64encode(pair).decode("ascii")
         return CredentialPlacement(headers=(("Authorization", value),))
-    values = dict(creds.custom)
+    values = {**creds.custom, **extra}
     return CredentialPlacement(
         headers=tuple(
             (h.name, _checked(connection, render_template(h.value_template, values)))

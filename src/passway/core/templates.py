@@ -110,6 +110,8 @@ def _whole_url_templates(provider: Provider) -> Iterator[tuple[str, str]]:
     ):
         if url:
             yield field, url
+    if provider.token_request is not None:
+        yield "tokenRequest.url", provider.token_request.url
 
 
 def missing_variables(provider: Provider, supplied: set[str]) -> list[str]:
