@@ -125,6 +125,7 @@ async def _generate(
         ("recruitee", "companyId", "123\n"),  # a newline after the $ anchor
         ("mercury", "hostname", "evil.example.com"),  # a DNS name outside the enum
         ("sage-200", "company_id", "1\r\nX-Injected: 1"),  # goes in a header
+        ("dayforce", "identityHostname", "evil.example.com/x"),  # the two-step token URL's host
     ],
 )
 async def test_hostile_metadata_is_refused_at_connection_creation(
@@ -139,6 +140,8 @@ async def test_hostile_metadata_is_refused_at_connection_creation(
     if provider == "sage-200":
         metadata |= {"edition": {"value": "v1"}, "site_id": {"value": "s"}}
     credential: dict[str, Any] = {"apiKey": "k"}
+    if provider == "dayforce":
+        credential = {"customAuth": {"username": "u", "password": "p"}}
     if provider in ("mercury", "sage-200"):
         token = {"token": "t", "expiresAt": "2099-01-01T00:00:00Z"}
         credential = {"oauth2AuthorizationCode": {"accessToken": token}}
