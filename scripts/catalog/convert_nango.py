@@ -93,6 +93,9 @@ LATER_SOURCES = {"redirectUri", "postConnection", "webhookResponse", "refreshTok
 
 _VAR = re.compile(r"\$\{([^{}]*)\}")
 _CC_VAR = re.compile(r"connectionConfig\.([A-Za-z0-9_.-]+)\Z")
+_BASIC_HELPER = re.compile(
+    r"Basic \$\{base64\(\$\{credentials\.([A-Za-z0-9_]+)\}:\$\{credentials\.([A-Za-z0-9_]+)\}\)\}"
+)
 _CRED_VAR = re.compile(r"credentials\.([A-Za-z][A-Za-z0-9_]*)\Z")
 _PASSWAY_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -146,6 +149,9 @@ class TemplateConverter:
     def _one(self, template: str, where: str, secrets: bool) -> str:
         if "{{" in template or "}}" in template:
             raise Refused(f"{where}: literal braces in {template!r}")
+        helper = re.search(r"\$\{([A-Za-z0-9]+)\(", template)
+        if helper is not None:
+            raise Refused(f"{where}: {helper.group(1)}(...) has no Passway equivalent")
 
         def replace(match: re.Match[str]) -> str:
             inner = match.group(1)
@@ -283,9 +289,17 @@ def convert_two_step(p: dict[str, Any], name: str) -> Converted:
     proxy = dict(p.get("proxy") or {})
     if not proxy.get("baseUrl"):
         raise Refused("no proxy base URL")
-    unknown = sorted(set(proxy) - PROXY_IGNORED - {"baseUrl", "headers", "query"})
+    unknown = sorted(
+        set(proxy) - PROXY_IGNORED - {"baseUrl", "headers", "query", "connectionConfig"}
+    )
     if unknown:
         raise Refused(f"proxy field(s) {unknown} not handled")
+    notes = []
+    if proxy.get("connectionConfig"):
+        notes.append(
+            "the source's proxy.connectionConfig (values handed to its scripts, not sent) is not "
+            "carried over"
+        )
     request = p.get("tokenRequest") or {}
     unknown = sorted(set(request) - TOKEN_REQUEST_KNOWN)
     if unknown:
@@ -312,9 +326,18 @@ def convert_two_step(p: dict[str, Any], name: str) -> Converted:
     if body_format not in ("json", "form"):
         raise Refused(f"token request body format {body_format!r}")
     spec["bodyFormat"] = body_format
+    basic = _BASIC_HELPER.fullmatch(str(headers.get("authorization", "")))
+    if basic is not None:
+        spec["basicAuth"] = {
+            "username": t.convert(f"${{credentials.{basic.group(1)}}}", "basicAuth", secrets=True),
+            "password": t.convert(f"${{credentials.{basic.group(2)}}}", "basicAuth", secrets=True),
+        }
     for key, source in (("params", "tokenParams"), ("headers", "tokenHeaders")):
         converted = {}
-        for param, value in sorted((request.get(source) or {}).items()):
+        given = dict(request.get(source) or {})
+        if basic is not None and source == "tokenHeaders":
+            del given["authorization"]
+        for param, value in sorted(given.items()):
             if not isinstance(value, str):
                 raise Refused(f"tokenRequest.{source}.{param} is not a string ({value!r})")
             converted[param] = t.convert(value, f"tokenRequest.{source}.{param}", secrets=True)
@@ -397,7 +420,7 @@ def convert_two_step(p: dict[str, Any], name: str) -> Converted:
     entry["templateVars"] = sorted(_vars(entry["baseURL"]))
     entry["postAuthInfoNeeded"] = False
     entry["labels"] = {"sourceKey": p["name"]}
-    return Converted(entry, [])
+    return Converted(entry, notes)
 
 
 def _vars(template: str | None) -> list[str]:
@@ -814,8 +837,9 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         "  values) become `proxyHeaders` / `proxyQueryParams`, set on every proxied call in place",
         "  of a client-sent header or parameter of the same name.",
         "- TWO_STEP: a `custom` provider whose `customInputs` are the credentials, with a",
-        "  `tokenRequest` (URL, JSON or form body, headers, where the token and its lifetime are in",
-        "  the answer) and `customHeaders` using `{{.accessToken}}` (by default",
+        "  `tokenRequest` (URL, JSON or form body, headers, Basic client credentials, where the",
+        "  token and its lifetime are in the answer) and `customHeaders` using `{{.accessToken}}`",
+        "  (by default",
         "  `authorization: Bearer {{.accessToken}}`, as the source does).",
         "- Ignored (they do not change the proxied request): retry hints, verification requests,",
         "  `decompress`, `forwardHeadersOnRedirect`, display categories and doc links.",
@@ -841,6 +865,11 @@ def _reason_kind(reason: str) -> str:
         ("templated", "templated OAuth parameter"),
         ("API key", "API-key placement Passway cannot express"),
         ("replaces the Authorization header", "own Authorization header (signing, tokens)"),
+        ("two-step", "two-step option Passway lacks (assertions, extra steps, refresh)"),
+        ("requested with", "two-step option Passway lacks (assertions, extra steps, refresh)"),
+        ("expiry given as", "two-step option Passway lacks (assertions, extra steps, refresh)"),
+        ("token answer field", "two-step option Passway lacks (assertions, extra steps, refresh)"),
+        ("is not a string", "two-step option Passway lacks (assertions, extra steps, refresh)"),
         ("sets itself", "OAuth parameter Passway's request sets itself"),
         ("grant_type", "OAuth option Passway lacks"),
         ("no authorization URL", "OAuth option Passway lacks"),

@@ -69,8 +69,8 @@ def test_the_generated_files_are_what_the_converter_writes() -> None:
 
 def test_the_conversion_counts() -> None:
     assert len(CATALOG.providers) == 238 + len(CONVERTED)
-    assert len(CONVERTED) == 605
-    assert sum(p.token_request is not None for p in CONVERTED) == 21
+    assert len(CONVERTED) == 610
+    assert sum(p.token_request is not None for p in CONVERTED) == 26
     in_scope = re.search(
         r"Of the (\d+) entries only in the source.*?: (\d+) converted", REPORT, re.S
     )
@@ -140,6 +140,10 @@ def _check_two_step(
     assert spec["url"] == _template(request["tokenUrl"]), where
     for key, source in (("params", "tokenParams"), ("headers", "tokenHeaders")):
         expected = {k: _template(v) for k, v in (request.get(source) or {}).items()}
+        if key == "headers" and "basicAuth" in spec:
+            basic = expected.pop("authorization")
+            user, password = spec["basicAuth"]["username"], spec["basicAuth"]["password"]
+            assert basic == "Basic ${base64(" + user + ":" + password + ")}", where
         assert spec[key] == expected, (where, key)
     assert spec["tokenPath"] == request["tokenResponse"]["token"], where
     assert spec.get("expiresInPath") == request["tokenResponse"].get("token_expiration"), where

@@ -9,6 +9,7 @@ the variable ``accessToken`` (e.g. ``Authorization: Bearer {{.accessToken}}``). 
       "bodyFormat": "json" | "form",
       "params": {"username": "{{.username}}"},      templates over the custom inputs
       "headers": {"accept": "application/json"},     templates over the custom inputs
+      "basicAuth": {"username": "{{.clientId}}", "password": "{{.clientSecret}}"},   optional
       "tokenPath": "data.token",                      where the token is in the JSON answer
       "expiresInPath": "expires_in",                  optional: seconds until it expires
       "expiresInSeconds": 3600                        optional: a fixed lifetime
@@ -19,6 +20,7 @@ Pure: building the request and reading the answer. ``passway.proxy.token_step`` 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ _KNOWN = {
     "bodyFormat",
     "params",
     "headers",
+    "basicAuth",
     "tokenPath",
     "expiresInPath",
     "expiresInSeconds",
@@ -57,6 +60,8 @@ class TokenRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     expires_in_path: str | None = None
     expires_in_seconds: int | None = None
+    # ``Authorization: Basic base64(username:password)``, both templates over the inputs
+    basic_auth: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,6 +75,8 @@ class TokenRequest:
             out["expiresInPath"] = self.expires_in_path
         if self.expires_in_seconds is not None:
             out["expiresInSeconds"] = self.expires_in_seconds
+        if self.basic_auth is not None:
+            out["basicAuth"] = {"username": self.basic_auth[0], "password": self.basic_auth[1]}
         return out
 
 
@@ -83,6 +90,11 @@ def parse_token_request(raw: Mapping[str, Any]) -> TokenRequest:
         headers=dict(raw.get("headers") or {}),
         expires_in_path=raw.get("expiresInPath"),
         expires_in_seconds=raw.get("expiresInSeconds"),
+        basic_auth=(
+            (raw["basicAuth"]["username"], raw["basicAuth"]["password"])
+            if raw.get("basicAuth")
+            else None
+        ),
     )
 
 
@@ -113,6 +125,13 @@ def token_request_problems(raw: Any, auth_type: Any) -> Iterator[tuple[str, str]
     seconds = raw.get("expiresInSeconds")
     if seconds is not None and (not isinstance(seconds, int) or seconds <= 0):
         yield "tokenRequest.expiresInSeconds", "must be a positive integer"
+    basic = raw.get("basicAuth")
+    if basic is not None and (
+        not isinstance(basic, dict)
+        or set(basic) != {"username", "password"}
+        or not all(isinstance(v, str) for v in basic.values())
+    ):
+        yield "tokenRequest.basicAuth", "must be an object with username and password templates"
     for key in ("params", "headers"):
         values = raw.get(key) or {}
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
@@ -144,6 +163,10 @@ def prepare(
     headers = {name: render_template(t, values) for name, t in spec.headers.items()}
     if any(c in value for value in headers.values() for c in _FORBIDDEN_IN_HEADER):
         raise TokenEndpointError("A credential cannot be sent in a token request header.")
+    if spec.basic_auth is not None:
+        user, password = (render_template(t, values) for t in spec.basic_auth)
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        headers["Authorization"] = "Basic " + pair
     lowered = {name.lower() for name in headers}
     if spec.body_format == "json":
         body = json.dumps(params).encode("utf-8")
