@@ -637,6 +637,7 @@ class Plan:
     alias_reason: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     beside: dict[str, str] = field(default_factory=dict)  # source key -> curated name
+    same_name: set[str] = field(default_factory=set)  # source keys spelled like the provider
 
 
 def plan(facts: dict[str, Any], curated: list[dict[str, Any]]) -> Plan:
@@ -707,6 +708,12 @@ def plan(facts: dict[str, Any], curated: list[dict[str, Any]]) -> Plan:
     for key, c in out.converted.items():
         if c.entry["name"] != key:
             out.aliases[key] = c.entry["name"]
+    names = set(curated_by_name) | set(converted_names.values())
+    for key in [k for k in out.aliases if k in names]:
+        # the key already is a provider's name; it must resolve to that provider
+        assert out.aliases[key] == key, (key, out.aliases[key])
+        out.same_name.add(key)
+        del out.aliases[key]
     return out
 
 
@@ -730,6 +737,7 @@ def report(facts: dict[str, Any], result: Plan) -> str:
     by_key = {p["name"]: p for p in facts["providers"]}
     converted_names = {c.entry["name"] for c in result.converted.values()}
     to_curated = {a: t for a, t in result.aliases.items() if t not in converted_names}
+    to_curated |= {k: k for k in result.same_name if k not in converted_names}
     renamed = {
         a: t for a, t in result.aliases.items() if t in converted_names and a in result.alias_reason
     }
@@ -745,6 +753,8 @@ def report(facts: dict[str, Any], result: Plan) -> str:
     in_scope_converted = sum(k in result.converted for k in scope)
     in_scope_aliased = sum(k in result.aliases and k not in result.converted for k in scope)
     in_scope_refused = sum(k in result.refused for k in scope)
+    two_step_total = sum(p["authMode"] == "TWO_STEP" for p in by_key.values())
+    two_step_done = sum(by_key[k]["authMode"] == "TWO_STEP" for k in result.converted)
     lines = [
         "# Catalog conversion report",
         "",
@@ -760,7 +770,7 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         f"| source entries | {len(by_key)} |",
         f"| converted into new providers (`providers_converted.json`) | {len(result.converted)} |",
         *(f"| &nbsp;&nbsp;of which {m} | {n} |" for m, n in sorted(modes.items())),
-        f"| aliases of a curated provider | {len(to_curated)} |",
+        f"| source keys resolving to a curated provider | {len(to_curated)} |",
         f"| aliases of a converted provider (the source's own aliases) | {len(renamed)} |",
         f"| not converted | {len(result.refused)} |",
         *(f"| &nbsp;&nbsp;{kind} | {n} |" for kind, n in sorted(reasons.items())),
@@ -768,6 +778,9 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         f"Of the {len(scope)} entries only in the source with an auth mode Passway serves and a",
         f"proxy base URL: {in_scope_converted} converted, {in_scope_aliased} reachable as an",
         f"alias of a converted provider, {in_scope_refused} not converted (listed below).",
+        "",
+        f"Of the {two_step_total} TWO_STEP entries (a mode Passway gained for this conversion):",
+        f"{two_step_done} converted, the others listed below.",
         "",
         "Every converted provider is also reachable by its source key (an alias), and records it",
         "in `labels.sourceKey`.",
@@ -782,9 +795,10 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         lines.append(f"| `{key}` | {by_key[key]['authMode']} | {reason} |")
     lines += [
         "",
-        "## Aliases of curated providers",
+        "## Source keys resolving to curated providers",
         "",
-        "The curated entry wins; the source key resolves to it.",
+        "The curated entry wins; the source key resolves to it (an alias, or its own name when",
+        "spelled the same).",
         "",
         "| source key | provider | why |",
         "|---|---|---|",
