@@ -108,6 +108,16 @@ async def test_amp_yaml_deploys_a_source_key_under_the_canonical_name(
     assert {i["name"]: i["provider"] for i in listed} == providers
 
 
+async def test_a_provider_app_for_a_source_key_is_stored_under_the_canonical_name(
+    client: httpx.AsyncClient, project: tuple[str, dict[str, str]]
+) -> None:
+    project_id, auth = project
+    body = {"provider": "google-calendar", "clientId": "c", "clientSecret": "s", "scopes": []}
+    created = await client.post(f"/v1/projects/{project_id}/provider-apps", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["provider"] == "google"
+
+
 async def _generate(
     client: httpx.AsyncClient, project_id: str, auth: dict[str, str], **body: Any
 ) -> httpx.Response:
