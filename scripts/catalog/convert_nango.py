@@ -501,8 +501,8 @@ def _oauth(
     if refresh_url and refresh_url != token_url:
         raise Refused(f"refreshes at a different URL ({refresh_url})")
     entry["tokenURL"] = t.convert(token_url, "oauth.tokenUrl")
-    if oauth.get("bodyFormat") not in (None, "form"):
-        raise Refused(f"token request body format {oauth['bodyFormat']!r} (Passway sends a form)")
+    if oauth.get("bodyFormat") not in (None, "form", "json"):
+        raise Refused(f"token request body format {oauth['bodyFormat']!r} (a form or JSON only)")
     method = oauth.get("tokenRequestAuthMethod")
     if method not in (None, "basic"):
         raise Refused(f"client authentication {method!r} at the token endpoint")
@@ -510,6 +510,8 @@ def _oauth(
     if oauth.get("authorizationMethod") not in (None, "header", "body"):
         raise Refused(f"authorizationMethod {oauth['authorizationMethod']!r}")
     labels: dict[str, str] = {"tokenAuthMethod": "basic" if method or header_auth else "body"}
+    if oauth.get("bodyFormat") == "json":
+        labels["tokenBodyFormat"] = "json"
     if mode == "OAUTH2":
         if not oauth.get("authorizationUrl"):
             raise Refused("no authorization URL")
@@ -845,7 +847,8 @@ def report(facts: dict[str, Any], result: Plan) -> str:
         "- OAuth: PKCE on unless `disablePkce` (`grantType` `authorizationCodePKCE`, else",
         '  `authorizationCode` with label `pkce: "false"`); client authentication in label',
         "  `tokenAuthMethod` (`basic` for `tokenRequestAuthMethod: basic` or",
-        "  `authorizationMethod: header`, else `body`); a `grant_type` equal to the standard one",
+        "  `authorizationMethod: header`, else `body`); `bodyFormat: json` as label",
+        "  `tokenBodyFormat: json`; a `grant_type` equal to the standard one",
         "  is left out of `tokenParams`; `scopeSeparator` only when not a space.",
         "- Other `proxy.headers` and `proxy.query` entries (fixed values, or connection-config",
         "  values) become `proxyHeaders` / `proxyQueryParams`, set on every proxied call in place",

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import pytest_asyncio
+from aiohttp import web
 
 from passway.catalog import load_catalog
 from support.catalog import write_test_catalog
@@ -201,10 +202,13 @@ def _pointed_at(name: str, upstream_url: str) -> dict[str, Any]:
     origin = f"{parts.scheme}://{parts.netloc}"
     assert entry["baseURL"].startswith(origin), "the origin itself must be literal"
     entry["baseURL"] = upstream_url + entry["baseURL"][len(origin) :]
+    token_url = entry.get("tokenURL")
+    if token_url and token_url.startswith("https://") and "{{" not in token_url:
+        entry["tokenURL"] = upstream_url + "/" + token_url.split("/", 3)[3]
     return entry
 
 
-PROXIED = ("aimfox", "builtwith", "affinity", "recruitee", "sage200")
+PROXIED = ("aimfox", "builtwith", "affinity", "recruitee", "sage200", "chartboost")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -304,3 +308,33 @@ async def test_extra_headers_from_metadata_replace_client_ones(
     assert seen.header_values("x-company") == ["c-7"]
     assert seen.header_values("x-site") == ["s-9"]
     assert seen.header_values("authorization") == ["Bearer at-1"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_client_credentials_with_a_json_token_request_and_token_params(
+    world: tuple[RecordingUpstream, httpx.AsyncClient],
+) -> None:
+    """Chartboost's token endpoint wants JSON, with an ``audience`` field from the catalog."""
+    upstream, client = world
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    async def token_endpoint(request: web.Request) -> web.Response:
+        document = json.loads(await request.read())
+        received.append((request.content_type, document))
+        expected = {
+            "grant_type": "client_credentials",
+            "audience": "https://public.api.gateway.chartboost.com",
+            "client_id": "cb-id",
+            "client_secret": "cb-secret",
+        }
+        if request.content_type != "application/json" or document != expected:
+            return web.json_response({"error": "invalid_request"}, status=400)
+        return web.json_response({"access_token": "at-json", "expires_in": 3600})
+
+    upstream.set_handler("POST", "/v5/oauth/token", token_endpoint)
+    credential = {"oauth2ClientCredentials": {"clientId": "cb-id", "clientSecret": "cb-secret"}}
+    setup = await seed_proxy_setup(client, ADMIN_KEY, provider="chartboost", credential=credential)
+    assert [content_type for content_type, _ in received] == ["application/json"]
+    response = await client.get("/v5/analytics/metrics", headers=setup.proxy_headers())
+    assert response.status_code == 200, response.text
+    assert upstream.requests[-1].header_values("authorization") == ["Bearer at-json"]

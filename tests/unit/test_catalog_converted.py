@@ -69,12 +69,12 @@ def test_the_generated_files_are_what_the_converter_writes() -> None:
 
 def test_the_conversion_counts() -> None:
     assert len(CATALOG.providers) == 238 + len(CONVERTED)
-    assert len(CONVERTED) == 610
+    assert len(CONVERTED) == 628
     assert sum(p.token_request is not None for p in CONVERTED) == 26
     in_scope = re.search(
         r"Of the (\d+) entries only in the source.*?: (\d+) converted", REPORT, re.S
     )
-    assert in_scope is not None and in_scope.groups() == ("637", "545")
+    assert in_scope is not None and in_scope.groups() == ("637", "562")
 
 
 def test_every_built_in_entry_passes_the_validator() -> None:
@@ -188,6 +188,8 @@ def _check_oauth(served: dict[str, Any], fact: dict[str, Any], headers: dict[str
     basic = oauth.get("tokenRequestAuthMethod") == "basic"
     basic = basic or oauth.get("authorizationMethod") == "header"
     assert served["labels"]["tokenAuthMethod"] == ("basic" if basic else "body"), where
+    body_format = served["labels"].get("tokenBodyFormat", "form")
+    assert body_format == oauth.get("bodyFormat", "form"), where
     if oauth.get("defaultScopes"):
         assert served["labels"]["defaultScopes"] == " ".join(oauth["defaultScopes"]), where
     if fact["authMode"] == "OAUTH2":

@@ -13,6 +13,7 @@ bad client credentials...); network failures, timeouts, 5xx and malformed bodies
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +31,7 @@ from passway.core.tokens import (
 from passway.errors import PasswayError, TokenEndpointError, UpstreamTimeout
 
 AuthMethod = Literal["body", "basic"]
+BodyFormat = Literal["form", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,9 @@ class ClientAuth:
     client_id: str
     client_secret: str | None
     method: AuthMethod = "body"
+    # How the token request's fields are sent: a form (RFC 6749) or, for the providers that
+    # want it, a JSON object (catalog label ``tokenBodyFormat: json``).
+    body_format: BodyFormat = "form"
 
 
 class TokenRejected(Exception):
@@ -60,9 +65,10 @@ def build_token_request(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The form fields and headers of one token request (pure)."""
     body = dict(form)
+    json_body = client is not None and client.body_format == "json"
     headers = {
         "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": "application/json" if json_body else "application/x-www-form-urlencoded",
     }
     if client is not None:
         if method == "basic":
@@ -83,10 +89,11 @@ async def _post(
     timeout: float,  # noqa: ASYNC109 - a per-call budget handed to aiohttp, not a cancel scope
 ) -> TokenResponse:
     body, headers = build_token_request(form, client, method)
+    json_body = client is not None and client.body_format == "json"
     try:
         async with http.post(
             url,
-            data=body,
+            data=json.dumps(body).encode("utf-8") if json_body else body,
             headers=headers,
             allow_redirects=False,
             timeout=aiohttp.ClientTimeout(total=timeout),

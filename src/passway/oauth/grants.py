@@ -23,6 +23,8 @@ _BASIC_AUTH_PROVIDERS = frozenset(
     {"notion", "reddit", "zoom", "figma", "airtable", "gorgias", "atlassian", "pinterest"}
 )
 AUTH_METHOD_LABEL = "tokenAuthMethod"
+# ``tokenBodyFormat: json``: the token requests are sent as a JSON object, not a form.
+BODY_FORMAT_LABEL = "tokenBodyFormat"
 
 
 def token_auth_method(provider: Provider) -> AuthMethod:
@@ -100,7 +102,10 @@ def authorization_code_form(
 
 
 def client_auth(provider: Provider, client_id: str, client_secret: str | None) -> ClientAuth:
-    return ClientAuth(client_id, client_secret, token_auth_method(provider))
+    json_body = provider.labels.get(BODY_FORMAT_LABEL, "").strip().lower() == "json"
+    return ClientAuth(
+        client_id, client_secret, token_auth_method(provider), "json" if json_body else "form"
+    )
 
 
 def is_self_issued(connection: Connection) -> bool:
