@@ -160,6 +160,10 @@ def test_providers_lists_and_filters_the_catalog(cli: Cli) -> None:
     assert "salesforce" in found.stdout
     one = cli("providers", "salesforce")
     assert json.loads(one.stdout)["name"] == "salesforce"
+    by_source_key = cli("providers", "google-calendar")  # an alias of a curated provider
+    assert json.loads(by_source_key.stdout)["name"] == "google"
+    converted = cli("providers", "bamboohr-basic")
+    assert json.loads(converted.stdout)["labels"]["sourceKey"] == "bamboohr-basic"
 
 
 def test_serve_answers_what_the_cli_wrote(cli: Cli) -> None:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from passway.core.provider import ROOT_MODULE
-from passway.core.template_syntax import TemplateSyntaxError, parse_url_template, split_template
+from passway.core.template_syntax import (
+    TemplateSyntaxError,
+    alternatives,
+    parse_url_template,
+    split_template,
+)
+from passway.core.token_step import token_request_problems
 
 AUTH_TYPES = ("oauth2", "apiKey", "basic", "custom")
 GRANT_TYPES = ("authorizationCode", "authorizationCodePKCE", "clientCredentials", "password")
@@ -69,6 +75,8 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "authURL": (_is_str, "a string"),
     "tokenURL": (_is_str, "a string"),
     "authURLParams": (_is_str_map, "an object of strings"),
+    "tokenParams": (_is_str_map, "an object of strings"),
+    "scopeSeparator": (_is_str, "a string"),
     "explicitScopesRequired": (_is_bool, "true or false"),
     "explicitWorkspaceRequired": (_is_bool, "true or false"),
     "audience": (_is_str_list, "a list of strings"),
@@ -82,7 +90,10 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "customHeaders": (_is_list, "a list"),
     "customQueryParams": (_is_list, "a list"),
     "customMultiStep": (_is_bool, "true or false"),
+    "proxyHeaders": (_is_list, "a list"),
+    "proxyQueryParams": (_is_list, "a list"),
     "customProviderInputs": (_is_str_list, "a list of strings"),
+    "tokenRequest": (_is_dict, "an object"),
     "metadataInputs": (_is_list, "a list"),
     "metadataPostAuthentication": (_is_str_list, "a list of strings"),
     "postAuthInfoNeeded": (_is_bool, "true or false"),
@@ -134,6 +145,9 @@ def _problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     elif auth == "custom":
         yield from _custom_problems(raw)
     yield from _metadata_problems(raw)
+    yield from _proxy_value_problems(raw)
+    if raw.get("tokenRequest") is not None:
+        yield from token_request_problems(raw["tokenRequest"], auth)
 
 
 def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -160,7 +174,8 @@ def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         if not url:
             continue
         try:
-            used.update(dict.fromkeys(parse_url_template(url).slots))
+            for alternative in alternatives(url):
+                used.update(dict.fromkeys(parse_url_template(alternative).slots))
         except TemplateSyntaxError as exc:
             # A root URL left as a placeholder is tolerated when every call goes through modules.
             if strict and not (field == "baseURL" and reached_through_modules):
@@ -181,6 +196,8 @@ def _oauth2_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         yield "tokenURL", "is required for oauth2"
     if grant in ("authorizationCode", "authorizationCodePKCE") and not raw.get("authURL"):
         yield "authURL", f"is required for the {grant} grant"
+    if raw.get("scopeSeparator") == "":
+        yield "scopeSeparator", "must not be empty"
     header = raw.get("oauth2AccessTokenHeader")
     if header is not None:
         if not isinstance(header.get("name"), str) or not _HEADER_NAME.match(header["name"]):
@@ -259,8 +276,9 @@ def _metadata_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
             yield where, "must be an object with a name"
             continue
-        for extra in set(item) - {"name", "defaultValue", "modules"}:
+        for extra in set(item) - {"name", "defaultValue", "modules", "pattern", "enum"}:
             yield f"{where}.{extra}", "unknown field"
+        yield from _value_rule_problems(where, item)
         if item["name"] in seen:
             yield f"{where}.name", f"duplicate input {item['name']!r}"
         seen.add(item["name"])
@@ -273,3 +291,57 @@ def _metadata_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
         for module in listed:
             if module not in modules:
                 yield f"{where}.modules", f"{module!r} is not one of the provider's modules"
+
+
+def _value_rule_problems(where: str, item: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    pattern = item.get("pattern")
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError):
+            yield f"{where}.pattern", "is not a valid regular expression"
+    enum = item.get("enum")
+    if enum is not None and (not _is_str_list(enum) or not enum):
+        yield f"{where}.enum", "must be a non-empty list of strings"
+
+
+# Headers the credential placement of each auth type sets: a proxyHeaders entry may not replace one.
+_CREDENTIAL_HEADERS = {"oauth2": "authorization", "basic": "authorization"}
+
+
+def _proxy_value_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    names: set[str] = set()
+    for key in ("proxyHeaders", "proxyQueryParams"):
+        for index, item in enumerate(raw.get(key) or ()):
+            where = f"{key}[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                yield where, "must be an object with name and valueTemplate"
+                continue
+            for extra in set(item) - {"name", "valueTemplate"}:
+                yield f"{where}.{extra}", "unknown field"
+            name = item["name"]
+            if key == "proxyHeaders":
+                if not _HEADER_NAME.match(name):
+                    yield f"{where}.name", "must be a valid header name"
+                lowered = name.lower()
+                credential = {_CREDENTIAL_HEADERS.get(raw.get("authType") or "", "")}
+                credential.add((raw.get("apiKeyHeaderName") or "").lower())
+                credential.add(
+                    ((raw.get("oauth2AccessTokenHeader") or {}).get("name") or "").lower()
+                )
+                if lowered in credential:
+                    yield f"{where}.name", "is the header the credential goes in"
+                if lowered in names:
+                    yield f"{where}.name", f"duplicate header {name!r}"
+                names.add(lowered)
+            elif not name or name == raw.get("apiKeyQueryName"):
+                yield f"{where}.name", "must be a name other than the API key's parameter"
+            template = item.get("valueTemplate")
+            if not isinstance(template, str) or not template:
+                yield f"{where}.valueTemplate", "must be a non-empty string"
+                continue
+            try:
+                for option in alternatives(template):
+                    list(split_template(option))
+            except TemplateSyntaxError as exc:
+                yield f"{where}.valueTemplate", str(exc)

@@ -17,12 +17,13 @@ client can neither add a second credential nor replace the real one.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, unquote_to_bytes
 
 from passway.core.provider import Provider
-from passway.core.templates import render_template
+from passway.core.template_syntax import choose_alternative
+from passway.core.templates import connection_template_values, render_template
 from passway.errors import ConnectionNeedsReauthorization
 from passway.records import Connection
 
@@ -57,8 +58,31 @@ def _checked(connection: Connection, value: str) -> str:
     return value
 
 
-def place_credentials(provider: Provider, connection: Connection) -> CredentialPlacement:
-    """The credential headers and query parameters for one call. Raises when one is missing."""
+def place_credentials(
+    provider: Provider, connection: Connection, extra: Mapping[str, str] | None = None
+) -> CredentialPlacement:
+    """The credential headers and query parameters for one call, then the catalog's
+    ``proxyHeaders`` and ``proxyQueryParams``. Raises when a value is missing. ``extra`` adds
+    values for custom templates (the two-step token, ``accessToken``)."""
+    placement = _place_credentials(provider, connection, extra or {})
+    if not provider.proxy_headers and not provider.proxy_query_params:
+        return placement
+    values = connection_template_values(provider, connection)
+    headers = tuple(
+        (h.name, _checked(connection, _render(h.value_template, values)))
+        for h in provider.proxy_headers
+    )
+    query = tuple((q.name, _render(q.value_template, values)) for q in provider.proxy_query_params)
+    return CredentialPlacement(placement.headers + headers, placement.query + query)
+
+
+def _render(template: str, values: Mapping[str, str]) -> str:
+    return render_template(choose_alternative(template, values), values)
+
+
+def _place_credentials(
+    provider: Provider, connection: Connection, extra: Mapping[str, str]
+) -> CredentialPlacement:
     creds = connection.credentials
     if provider.auth_type == "oauth2":
         token = creds.access_token.token if creds.access_token is not None else ""
@@ -85,7 +109,7 @@ def place_credentials(provider: Provider, connection: Connection) -> CredentialP
         pair = f"{creds.username}:{creds.password or ''}".encode()
         value = "Basic " + base64.b64encode(pair).decode("ascii")
         return CredentialPlacement(headers=(("Authorization", value),))
-    values = dict(creds.custom)
+    values = {**creds.custom, **extra}
     return CredentialPlacement(
         headers=tuple(
             (h.name, _checked(connection, render_template(h.value_template, values)))
@@ -110,6 +134,7 @@ def credential_header_names(provider: Provider) -> frozenset[bytes]:
             names.add(provider.api_key_header_name.lower())
     elif provider.auth_type == "custom":
         names.update(h.name.lower() for h in provider.custom_headers)
+    names.update(h.name.lower() for h in provider.proxy_headers)
     return frozenset(name.encode("latin-1") for name in names)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from passway.core.token_step import TokenRequest
+
 AuthType = Literal["oauth2", "apiKey", "basic", "custom"]
 GrantType = Literal["authorizationCode", "authorizationCodePKCE", "clientCredentials", "password"]
 
@@ -52,9 +54,15 @@ class AccessTokenHeader:
 
 @dataclass(frozen=True, slots=True)
 class MetadataInput:
+    """A value a connection supplies. ``pattern`` (a regular expression the whole value must match)
+    and ``enum`` (the allowed values) are checked at connection creation and again when the value
+    is used, on top of the rule of the URL slot the value fills."""
+
     name: str
     default_value: str | None = None
     modules: tuple[str, ...] = ()
+    pattern: str | None = None
+    enum: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +94,10 @@ class Provider:
     auth_url: str | None = None
     token_url: str | None = None
     auth_url_params: Mapping[str, str] = field(default_factory=dict)
+    # Extra form fields of the token request (authorization code and client credentials grants).
+    token_params: Mapping[str, str] = field(default_factory=dict)
+    # Joins the requested scopes (a space unless the provider wants another separator).
+    scope_separator: str | None = None
     explicit_scopes_required: bool = False
     explicit_workspace_required: bool = False
     audience: tuple[str, ...] = ()
@@ -102,6 +114,12 @@ class Provider:
     custom_query_params: tuple[QueryTemplate, ...] = ()
     custom_multi_step: bool = False
     custom_provider_inputs: tuple[str, ...] = ()
+    # custom: a token obtained from the custom inputs first (two-step auth, ``core.token_step``)
+    token_request: TokenRequest | None = None
+    # any auth type: non-credential headers and query parameters set on every proxied call,
+    # rendered from the connection's template values (``A || B`` alternatives allowed)
+    proxy_headers: tuple[HeaderTemplate, ...] = ()
+    proxy_query_params: tuple[QueryTemplate, ...] = ()
     # metadata
     metadata_inputs: tuple[MetadataInput, ...] = ()
     metadata_post_authentication: tuple[str, ...] = ()
@@ -142,6 +160,10 @@ class Provider:
             )
             if self.auth_url_params:
                 out["authURLParams"] = dict(self.auth_url_params)
+            if self.token_params:
+                out["tokenParams"] = dict(self.token_params)
+            if self.scope_separator is not None:
+                out["scopeSeparator"] = self.scope_separator
             if self.audience:
                 out["audience"] = list(self.audience)
             if self.token_metadata_fields is not None:
@@ -189,11 +211,23 @@ class Provider:
                 out["customMultiStep"] = True
             if self.custom_provider_inputs:
                 out["customProviderInputs"] = list(self.custom_provider_inputs)
+            if self.token_request is not None:
+                out["tokenRequest"] = self.token_request.to_json()
+        if self.proxy_headers:
+            out["proxyHeaders"] = [
+                {"name": h.name, "valueTemplate": h.value_template} for h in self.proxy_headers
+            ]
+        if self.proxy_query_params:
+            out["proxyQueryParams"] = [
+                {"name": q.name, "valueTemplate": q.value_template} for q in self.proxy_query_params
+            ]
         if self.metadata_inputs:
             out["metadataInputs"] = [
                 {"name": m.name}
                 | ({"defaultValue": m.default_value} if m.default_value is not None else {})
                 | ({"modules": list(m.modules)} if m.modules else {})
+                | ({"pattern": m.pattern} if m.pattern is not None else {})
+                | ({"enum": list(m.enum)} if m.enum else {})
                 for m in self.metadata_inputs
             ]
         if self.metadata_post_authentication:

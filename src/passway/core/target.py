@@ -17,8 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 from passway.core import hostnames
 from passway.core.provider import ROOT_MODULE
-from passway.core.template_syntax import parse_url_template
-from passway.core.templates import connection_template_values, render_url
+from passway.core.template_syntax import choose_alternative, parse_url_template
+from passway.core.templates import connection_template_values, metadata_value_issues, render_url
 from passway.errors import InvalidTarget, Issue, ProviderUnsupported, ProxyNotEnabled
 
 if TYPE_CHECKING:
@@ -95,8 +95,13 @@ def render_base_url(provider: Provider, integration: Integration, connection: Co
     Raises ``TemplateVariableMissing`` for a variable without a value and ``InvalidTarget`` for a
     value that would move the host, or a rendered URL that is not an absolute http(s) URL.
     """
-    template = select_base_url(provider, integration)
-    rendered = render_url(template, connection_template_values(provider, connection))
+    values = connection_template_values(provider, connection)
+    template = choose_alternative(select_base_url(provider, integration), values)
+    problems = metadata_value_issues(provider, values)
+    if problems:
+        name, problem = problems[0]
+        raise InvalidTarget(f"The connection's value for {problem}.", context={"variable": name})
+    rendered = render_url(template, values)
     base = _parsed_base(rendered)
     origin = parse_url_template(template).literal_origin
     if origin is not None and not (base.prefix + "/").startswith(origin.lower() + "/"):

@@ -15,6 +15,10 @@ What a value may contain depends on WHERE its variable sits in the URL (its slot
 - ``path``: one path segment (``https://api.atlassian.com/ex/jira/{{.cloudId}}``): no ``/``, ``?``,
   ``#``, ``%``, ``\\`` nor ``..``.
 - ``query``: inside the query string: unreserved characters only.
+
+A template may list alternatives, ``A || B``: the first alternative whose variables all have a
+value is used, else the last one (so a missing value is reported against it). Each alternative is a
+template of its own, with its own slots.
 """
 
 from __future__ import annotations
@@ -66,6 +70,28 @@ def _literal(text: str) -> Iterator[tuple[bool, str]]:
         )
     if text:
         yield False, text
+
+
+FALLBACK = "||"
+
+
+def alternatives(template: str) -> tuple[str, ...]:
+    """The alternatives of ``A || B`` (stripped), or ``(template,)``."""
+    if FALLBACK not in template:
+        return (template,)
+    parts = tuple(part.strip() for part in template.split(FALLBACK))
+    if not all(parts):
+        raise TemplateSyntaxError(f"an empty alternative in {template!r}")
+    return parts
+
+
+def choose_alternative(template: str, values: Mapping[str, str]) -> str:
+    """The alternative of ``template`` to render with ``values`` (see the module docstring)."""
+    options = alternatives(template)
+    for option in options[:-1]:
+        if all(values.get(name) for name in template_variables(option)):
+            return option
+    return options[-1]
 
 
 @lru_cache(maxsize=1024)

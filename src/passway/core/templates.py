@@ -8,13 +8,17 @@ connection creation (``check_connection_values``) and again at render time (``re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from passway.core import hostnames
 from passway.core.template_syntax import (
     SlotKind,
     TemplateSyntaxError,
+    alternatives,
+    choose_alternative,
     host_pattern,
     parse_url_template,
     slot_issue,
@@ -31,6 +35,8 @@ __all__ = [
     "TemplateSyntaxError",
     "check_connection_values",
     "connection_template_values",
+    "metadata_value_issues",
+    "missing_variables",
     "render_template",
     "render_url",
     "template_values",
@@ -63,8 +69,9 @@ def _value(name: str, values: Mapping[str, str]) -> str:
 
 
 def render_url(template: str, values: Mapping[str, str]) -> str:
-    """Render a URL template, refusing any value that breaks its slot's rule (``InvalidTarget``)."""
-    parsed = parse_url_template(template)
+    """Render a URL template, refusing any value that breaks its slot's rule (``InvalidTarget``).
+    Of ``A || B`` the alternative ``choose_alternative`` picks is rendered."""
+    parsed = parse_url_template(choose_alternative(template, values))
     filled: dict[str, str] = {}
     for name, kinds in parsed.slots.items():
         value = _value(name, values)
@@ -77,11 +84,22 @@ def render_url(template: str, values: Mapping[str, str]) -> str:
         if "origin" in kinds:
             value = hostnames.public_https_origin(value) or value
         filled[name] = value
-    return render_template(template, filled)
+    return render_template(parsed.template, filled)
 
 
 def url_templates(provider: Provider) -> Iterator[tuple[str, str]]:
-    """``(field, template)`` for every URL of ``provider`` that may hold variables."""
+    """``(field, template)`` for every URL of ``provider`` that may hold variables; each
+    alternative of an ``A || B`` URL is given on its own."""
+    for field, url in _whole_url_templates(provider):
+        try:
+            options = alternatives(url)
+        except TemplateSyntaxError:
+            options = (url,)
+        for option in options:
+            yield field, option
+
+
+def _whole_url_templates(provider: Provider) -> Iterator[tuple[str, str]]:
     yield "baseURL", provider.base_url
     for module in provider.modules.values():
         yield f"modules.{module.name}.baseURL", module.base_url
@@ -92,6 +110,53 @@ def url_templates(provider: Provider) -> Iterator[tuple[str, str]]:
     ):
         if url:
             yield field, url
+    if provider.token_request is not None:
+        yield "tokenRequest.url", provider.token_request.url
+
+
+def missing_variables(provider: Provider, supplied: set[str]) -> list[str]:
+    """The variables a URL of ``provider`` needs and ``supplied`` lacks, in catalog order.
+
+    A URL with alternatives needs nothing when one of them is complete, else what its last
+    alternative lacks (the one ``render_url`` would then use).
+    """
+    missing: dict[str, None] = {}
+    values = [h.value_template for h in provider.proxy_headers]
+    values += [q.value_template for q in provider.proxy_query_params]
+    for url in [url for _, url in _whole_url_templates(provider)] + values:
+        try:
+            options = alternatives(url)
+        except TemplateSyntaxError:
+            continue
+        if any(set(template_variables(option)) <= supplied for option in options):
+            continue
+        lacking = [v for v in template_variables(options[-1]) if v not in supplied]
+        missing.update(dict.fromkeys(lacking))
+    ordered = [v for v in provider.template_vars if v in missing]
+    return ordered + [v for v in missing if v not in ordered]
+
+
+@lru_cache(maxsize=512)
+def _value_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def metadata_value_issues(provider: Provider, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``(name, problem)`` for each value breaking its metadata input's ``pattern`` or ``enum``.
+
+    The whole value must match the pattern (``fullmatch``), so a trailing newline or anything
+    after a ``$`` anchor is refused. Absent values are not checked here.
+    """
+    problems: list[tuple[str, str]] = []
+    for item in provider.metadata_inputs:
+        value = values.get(item.name)
+        if not value:
+            continue
+        if item.enum and value not in item.enum:
+            problems.append((item.name, f"{item.name} must be one of {', '.join(item.enum)}"))
+        elif item.pattern is not None and _value_pattern(item.pattern).fullmatch(value) is None:
+            problems.append((item.name, f"{item.name} must match {item.pattern}"))
+    return problems
 
 
 def connection_template_values(provider: Provider, connection: Connection) -> dict[str, str]:
@@ -134,6 +199,14 @@ def check_connection_values(
     values = template_values(provider, workspace_ref, metadata)
     issues: list[Issue] = []
     reported: set[str] = set()
+    for name, problem in metadata_value_issues(provider, values) + _header_value_issues(
+        provider, values
+    ):
+        if name in reported:
+            continue
+        reported.add(name)
+        field = "providerWorkspaceRef" if name == "workspace" and workspace_ref else None
+        issues.append(Issue("body", field or f"providerMetadata.{name}", problem, values[name]))
     for _, template in url_templates(provider):
         try:
             parsed = parse_url_template(template)
@@ -153,6 +226,17 @@ def check_connection_values(
                 )
                 issues.append(Issue("body", field, problems[0], value))
     return issues
+
+
+def _header_value_issues(provider: Provider, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Values that would go in a ``proxyHeaders`` header may hold no control characters."""
+    problems: list[tuple[str, str]] = []
+    for header in provider.proxy_headers:
+        for name in template_variables(header.value_template):
+            value = values.get(name)
+            if value and any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+                problems.append((name, f"{name} goes in a header: no control characters"))
+    return problems
 
 
 def workspace_ref_from_token_value(provider: Provider, value: str) -> str | None:

@@ -25,6 +25,12 @@ def _check_provider(ctx: ServiceContext, name: str) -> list[Issue]:
     return []
 
 
+def _canonical(ctx: ServiceContext, name: str) -> str:
+    """The provider's own name for ``name`` (which may be an alias); stored apps use it."""
+    provider = ctx.catalog.get(name)
+    return provider.name if provider is not None else name
+
+
 def _check_text(name: str, value: str | None, required: bool) -> list[Issue]:
     if value is None:
         return [Issue("body", name, "required")] if required else []
@@ -56,7 +62,7 @@ async def create_provider_app(
         ProviderApp(
             id=str(uuid.uuid4()),
             project_id=project.id,
-            provider=provider,
+            provider=_canonical(ctx, provider),
             client_id=client_id,
             client_secret=client_secret,
             scopes=tuple(scopes),
@@ -100,7 +106,7 @@ async def update_provider_app(
     return await ctx.store.update_provider_app(
         replace(
             app,
-            provider=provider if provider is not None else app.provider,
+            provider=_canonical(ctx, provider) if provider is not None else app.provider,
             client_id=client_id if client_id is not None else app.client_id,
             client_secret=client_secret if client_secret is not None else app.client_secret,
             scopes=tuple(scopes) if scopes is not None else app.scopes,

@@ -82,7 +82,7 @@ def authorization_url(
     params: dict[str, str] = dict(provider.auth_url_params)
     params.update(response_type="code", client_id=client_id, redirect_uri=redirect_uri)
     if scopes:
-        params["scope"] = " ".join(scopes)
+        params["scope"] = (provider.scope_separator or " ").join(scopes)
     if provider.audience:
         params["audience"] = " ".join(provider.audience)
     if challenge is not None:

@@ -13,6 +13,7 @@ bad client credentials...); network failures, timeouts, 5xx and malformed bodies
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -31,6 +32,7 @@ from passway.http1.client.fetch import AnswerTooLarge, fetch
 from passway.http1.client.pool import Http1Client
 
 AuthMethod = Literal["body", "basic"]
+BodyFormat = Literal["form", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,9 @@ class ClientAuth:
     client_id: str
     client_secret: str | None
     method: AuthMethod = "body"
+    # How the token request's fields are sent: a form (RFC 6749) or, for the providers that
+    # want it, a JSON object (catalog label ``tokenBodyFormat: json``).
+    body_format: BodyFormat = "form"
 
 
 class TokenRejected(Exception):
@@ -61,9 +66,10 @@ def build_token_request(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The form fields and headers of one token request (pure)."""
     body = dict(form)
+    json_body = client is not None and client.body_format == "json"
     headers = {
         "Accept": "application/json",
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": "application/json" if json_body else "application/x-www-form-urlencoded",
     }
     if client is not None:
         if method == "basic":
@@ -84,10 +90,10 @@ async def _post(
     timeout: float,  # noqa: ASYNC109 - a per-call budget handed to fetch, not a cancel scope
 ) -> TokenResponse:
     body, headers = build_token_request(form, client, method)
+    json_body = client is not None and client.body_format == "json"
     try:
-        answer = await fetch(
-            http, "POST", url, list(headers.items()), urlencode(body).encode(), timeout=timeout
-        )
+        payload = json.dumps(body).encode("utf-8") if json_body else urlencode(body).encode()
+        answer = await fetch(http, "POST", url, list(headers.items()), payload, timeout=timeout)
     except TimeoutError:
         raise UpstreamTimeout("The token endpoint did not answer in time") from None
     except PasswayError:

@@ -206,7 +206,9 @@ async def complete_connect(
         response = await request_token(
             http,
             grants.token_url(provider, values),
-            grants.authorization_code_form(code, state.redirect_uri, state.code_verifier),
+            grants.authorization_code_form(
+                code, state.redirect_uri, state.code_verifier, provider.token_params
+            ),
             grants.client_auth(provider, app.client_id, app.client_secret),
             timeout=min(ctx.settings.read_timeout, 60.0),
         )

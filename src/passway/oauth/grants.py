@@ -23,6 +23,8 @@ _BASIC_AUTH_PROVIDERS = frozenset(
     {"notion", "reddit", "zoom", "figma", "airtable", "gorgias", "atlassian", "pinterest"}
 )
 AUTH_METHOD_LABEL = "tokenAuthMethod"
+# ``tokenBodyFormat: json``: the token requests are sent as a JSON object, not a form.
+BODY_FORMAT_LABEL = "tokenBodyFormat"
 
 
 def token_auth_method(provider: Provider) -> AuthMethod:
@@ -47,8 +49,13 @@ def authorization_url_base(provider: Provider, values: Mapping[str, str]) -> str
     return render_url(provider.auth_url, values)
 
 
-def scope_param(scopes: tuple[str, ...]) -> dict[str, str]:
-    return {"scope": " ".join(scopes)} if scopes else {}
+def scope_param(scopes: tuple[str, ...], separator: str = " ") -> dict[str, str]:
+    return {"scope": separator.join(scopes)} if scopes else {}
+
+
+def scope_separator(provider: Provider) -> str:
+    """What joins the requested scopes: the catalog's ``scopeSeparator``, else a space."""
+    return provider.scope_separator or " "
 
 
 def audience_param(provider: Provider) -> dict[str, str]:
@@ -62,33 +69,43 @@ def refresh_form(refresh_token: str) -> dict[str, str]:
 
 def client_credentials_form(provider: Provider, credentials: Credentials) -> dict[str, str]:
     return {
+        **provider.token_params,
         "grant_type": "client_credentials",
-        **scope_param(credentials.scopes),
+        **scope_param(credentials.scopes, scope_separator(provider)),
         **audience_param(provider),
     }
 
 
 def password_form(provider: Provider, credentials: Credentials) -> dict[str, str]:
     return {
+        **provider.token_params,
         "grant_type": "password",
         "username": credentials.username or "",
         "password": credentials.password or "",
-        **scope_param(credentials.scopes),
+        **scope_param(credentials.scopes, scope_separator(provider)),
         **audience_param(provider),
     }
 
 
 def authorization_code_form(
-    code: str, redirect_uri: str, code_verifier: str | None
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    """The code exchange; ``extra`` is the catalog's ``tokenParams`` (the standard fields win)."""
+    form = dict(extra or {})
+    form.update(grant_type="authorization_code", code=code, redirect_uri=redirect_uri)
     if code_verifier:
         form["code_verifier"] = code_verifier
     return form
 
 
 def client_auth(provider: Provider, client_id: str, client_secret: str | None) -> ClientAuth:
-    return ClientAuth(client_id, client_secret, token_auth_method(provider))
+    json_body = provider.labels.get(BODY_FORMAT_LABEL, "").strip().lower() == "json"
+    return ClientAuth(
+        client_id, client_secret, token_auth_method(provider), "json" if json_body else "form"
+    )
 
 
 def is_self_issued(connection: Connection) -> bool:

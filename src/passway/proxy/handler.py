@@ -35,6 +35,7 @@ from passway.proxy.invalidation import ChangeWatcher
 from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver
 from passway.proxy.timeouts import UpstreamTimeouts
+from passway.proxy.token_step import TokenSteps
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
 from passway.records import Change
 
@@ -103,6 +104,7 @@ class ProxyHandler:
         self._max_timeout = settings.max_timeout
         self._replay_limit = settings.replay_buffer_limit
         self._resolver = Resolver(runtime.store, runtime.catalog)
+        self._token_steps = TokenSteps(runtime.http, timeout=min(settings.read_timeout, 60.0))
         self._timeouts = UpstreamTimeouts(settings.connect_timeout, settings.read_timeout)
         self._fleet = runtime.fleet
         self._watcher = ChangeWatcher(
@@ -163,6 +165,8 @@ class ProxyHandler:
         oauth = target.provider.auth_type == "oauth2"
         if oauth:
             target = await self._fresh_token(call, target)
+        elif target.provider.token_request is not None:
+            target = await self._token_steps.with_token(target)
         body, data, replayable = await self._read_body(scope, receive)
         outgoing = self._outgoing(scope, target)
         timeout = self._timeouts.for_call(call.timeout)
@@ -192,6 +196,8 @@ class ProxyHandler:
                     response = await open_upstream(
                         http, method, outgoing.url, outgoing.headers, data, timeout
                     )
+            if response.status == 401 and target.provider.token_request is not None:
+                self._token_steps.refused(target.connection)
             extra = await self._after_429(call, target, response) if response.status == 429 else ()
             await relay_response(
                 response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra

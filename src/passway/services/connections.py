@@ -78,8 +78,7 @@ def check_template_values(
             "providerWorkspaceRef" if var == "workspace" else f"providerMetadata.{var}",
             f"required by provider {provider.name}'s URLs",
         )
-        for var in provider.template_vars
-        if var not in supplied
+        for var in templates.missing_variables(provider, supplied)
     ]
     return issues + templates.check_connection_values(provider, workspace_ref, plain)
 
@@ -167,6 +166,9 @@ async def list_connections(
     group_ref: str | None = None,
     consumer_ref: str | None = None,
 ) -> list[Connection]:
+    known = ctx.catalog.get(provider) if provider is not None else None
+    if known is not None:
+        provider = known.name  # an alias lists the connections stored under the canonical name
     return await ctx.store.list_connections(
         project.id, provider=provider, group_ref=group_ref, consumer_ref=consumer_ref
     )

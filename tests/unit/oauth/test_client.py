@@ -39,3 +39,23 @@ def test_catalog_label_chooses_the_token_authentication_method() -> None:
     assert token_auth_method(provider("notion")) == "basic"  # type: ignore[arg-type]
     labelled = provider("someone", labels={"tokenAuthMethod": "basic"})
     assert token_auth_method(labelled) == "basic"  # type: ignore[arg-type]
+
+
+def test_a_json_token_request_keeps_the_fields_and_says_json() -> None:
+    from passway.oauth.grants import client_auth
+
+    provider = parse_provider(
+        {
+            "name": "p",
+            "authType": "oauth2",
+            "grantType": "clientCredentials",
+            "baseURL": "https://x.example",
+            "tokenURL": "https://x.example/token",
+            "labels": {"tokenBodyFormat": "json"},
+        }
+    )
+    client = client_auth(provider, "id", "sec")
+    assert client.body_format == "json"
+    body, headers = build_token_request(refresh_form("rt"), client, "body")
+    assert body["client_id"] == "id" and body["refresh_token"] == "rt"
+    assert headers["Content-Type"] == "application/json"
