@@ -19,7 +19,7 @@ from passway.catalog.loader import BUILTIN_FILES, parse_catalog_document
 from passway.core.templates import render_url
 from passway.errors import ConfigurationError, TemplateVariableMissing
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FACTS = json.loads((ROOT / "tests" / "data" / "nango-provider-facts.json").read_text("utf-8"))
 BY_KEY: dict[str, dict[str, Any]] = {p["name"]: p for p in FACTS["providers"]}
 REPORT = (ROOT / "docs" / "catalog-conversion.md").read_text("utf-8")
