@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from passway.catalog.model import Provider
 
 from passway.catalog import parse_provider, validate_provider
 from passway.core.credentials import credential_header_names, place_credentials
+from passway.core.provider import Provider
 from passway.core.target import render_base_url
 from passway.core.template_syntax import TemplateSyntaxError, alternatives, choose_alternative
 from passway.core.templates import check_connection_values, missing_variables, render_url
