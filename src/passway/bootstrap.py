@@ -8,6 +8,7 @@ uvicorn imports in each worker process: the environment is read there, once.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -17,10 +18,11 @@ from passway.crypto import Keyring
 from passway.egress import EgressPolicy, GuardedConnector
 from passway.fleet import Fleet, MemoryFleet
 from passway.http1.client.pool import Http1Client
+from passway.notifications.deliverer import Deliverer
+from passway.notifications.retry import RetryPolicy
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
-from passway.store.protocol import Store
 
 
 def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.ClientSession:
@@ -45,7 +47,11 @@ def build_http_session(settings: Settings, egress: EgressPolicy) -> aiohttp.Clie
     )
 
 
-async def open_store(settings: Settings, keyring: Keyring) -> Store:
+if TYPE_CHECKING:
+    from passway.store.sql import SqlStore
+
+
+async def open_store(settings: Settings, keyring: Keyring) -> SqlStore:
     from passway.store.sql import SqlStore
 
     return await SqlStore.open(settings.resolved_database_url, keyring)
@@ -68,7 +74,27 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     fleet = open_fleet(settings)
     # Each change this process commits is published for the other processes (after the commit).
     store.subscribe(fleet.publish_change)
-    tokens = TokenManager(store=store, catalog=catalog, http=http, settings=settings, fleet=fleet)
+    notifications = store.notifications
+    tokens = TokenManager(
+        store=store,
+        catalog=catalog,
+        http=http,
+        settings=settings,
+        fleet=fleet,
+        notifications=notifications,
+    )
+    webhook_client = Http1Client(egress, pool_size=64)
+    deliverer = Deliverer(
+        notifications,
+        webhook_client,
+        policy=RetryPolicy(
+            base_seconds=settings.webhook_backoff_base,
+            cap_seconds=settings.webhook_backoff_max,
+            window_seconds=settings.webhook_retry_hours * 3600,
+        ),
+        timeout=settings.webhook_timeout,
+        poll_interval=settings.webhook_poll_interval,
+    )
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -79,6 +105,9 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         tokens=tokens,
         fleet=fleet,
         upstream=Http1Client(egress, pool_size=settings.upstream_pool_size),
+        notifications=notifications,
+        deliverer=deliverer,
+        webhook_client=webhook_client,
     )
 
 

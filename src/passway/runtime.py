@@ -15,8 +15,10 @@ from passway.crypto import Keyring
 from passway.egress import EgressPolicy
 from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
+from passway.notifications.deliverer import Deliverer
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings
+from passway.store.notifications import NotificationStore
 from passway.store.protocol import Store
 
 
@@ -34,8 +36,14 @@ class Runtime:
     fleet: Fleet
     # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
     upstream: Http1Client
+    # Destinations, routes and the outbox; the deliverer sends it (started by the server only).
+    notifications: NotificationStore
+    deliverer: Deliverer
+    webhook_client: Http1Client
 
     async def aclose(self) -> None:
+        await self.deliverer.aclose()
+        await self.webhook_client.aclose()
         await self.fleet.aclose()
         await self.upstream.aclose()
         await self.http.close()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from passway.api import connections, installations, integrations, oauth, projects, provider_apps
+from passway.api import notifications as notification_routes
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
 from passway.api.input_guard import InputGuardMiddleware
@@ -94,4 +95,5 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     for module in (oauth, provider_apps, projects, integrations, installations, connections):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
+    app.include_router(notification_routes.router, responses=PROBLEM_RESPONSES)
     return app

@@ -9,6 +9,7 @@ import click
 
 from passway.cli.connections import connections_group
 from passway.cli.integrations import deploy, installations_group, integrations_group
+from passway.cli.notifications import destinations_group, notifications_group, routes_group
 from passway.cli.projects import api_keys_group, projects_group
 from passway.cli.providers import providers
 from passway.cli.server import keys, migrate, serve
@@ -38,6 +39,9 @@ for command in (
     connections_group,
     installations_group,
     providers,
+    destinations_group,
+    routes_group,
+    notifications_group,
 ):
     main.add_command(command)
 

@@ -22,6 +22,7 @@ from passway.records import (
 from passway.store import changes as kinds
 from passway.store.memory_apps import MemoryAppsMixin
 from passway.store.memory_state import scoped
+from passway.store.notifications import NotificationEvent
 from passway.store.rules import check_unique_names, merge_integrations, ordered
 
 
@@ -112,7 +113,9 @@ class MemoryStore(MemoryAppsMixin):
             None,
         )
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         if scoped(self._integrations.get(integration_id), project_id) is None:
             return False
         doomed = [i.id for i in self._installations.values() if i.integration_id == integration_id]
@@ -123,10 +126,13 @@ class MemoryStore(MemoryAppsMixin):
             *((project_id, kinds.INSTALLATION, i) for i in doomed),
             (project_id, kinds.INTEGRATION, integration_id),
         )
+        self.notifications.write(events)
         return True
 
     # connections ---------------------------------------------------------------------------------
-    async def create_connection(self, connection: Connection) -> Connection:
+    async def create_connection(
+        self, connection: Connection, *, events: Sequence[NotificationEvent] = ()
+    ) -> Connection:
         self._require_project(connection.project_id)
         if connection.id in self._connections:
             raise Conflict("a connection with this id exists")
@@ -134,6 +140,7 @@ class MemoryStore(MemoryAppsMixin):
             self._require_provider_app(connection.project_id, connection.provider_app_id)
         self._connections[connection.id] = connection
         self._record((connection.project_id, kinds.CONNECTION, connection.id))
+        self.notifications.write(events)
         return connection
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None:
@@ -161,7 +168,11 @@ class MemoryStore(MemoryAppsMixin):
         return sorted(found, key=lambda c: (c.create_time, c.id), reverse=True)
 
     async def update_connection(
-        self, connection: Connection, *, expected_version: int
+        self,
+        connection: Connection,
+        *,
+        expected_version: int,
+        events: Sequence[NotificationEvent] = (),
     ) -> Connection:
         current = scoped(self._connections.get(connection.id), connection.project_id)
         if current is None:
@@ -175,6 +186,7 @@ class MemoryStore(MemoryAppsMixin):
         )
         self._connections[connection.id] = stored
         self._record((connection.project_id, kinds.CONNECTION, connection.id))
+        self.notifications.write(events)
         return stored
 
     async def delete_connection(self, project_id: str, connection_id: str) -> bool:

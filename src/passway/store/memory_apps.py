@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 
 from passway.errors import Conflict, NotFound
 from passway.records import Installation, OAuthState, ProviderApp
 from passway.store import changes as kinds
 from passway.store.memory_state import MemoryState, scoped
+from passway.store.notifications import NotificationEvent
 from passway.store.rules import ordered
 
 
 class MemoryAppsMixin(MemoryState):
     # installations -------------------------------------------------------------------------------
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         self._check_installation_refs(installation)
         if installation.id in self._installations:
             raise Conflict("an installation with this id exists")
         self._check_installation_unique(installation)
         self._installations[installation.id] = installation
         self._record((installation.project_id, kinds.INSTALLATION, installation.id))
+        self.notifications.write(events)
         return installation
 
     async def get_installation(self, project_id: str, installation_id: str) -> Installation | None:
@@ -59,7 +64,9 @@ class MemoryAppsMixin(MemoryState):
             and (group_ref is None or i.group_ref == group_ref)
         )
 
-    async def update_installation(self, installation: Installation) -> Installation:
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         current = scoped(self._installations.get(installation.id), installation.project_id)
         if current is None:
             raise NotFound("installation not found")
@@ -68,13 +75,17 @@ class MemoryAppsMixin(MemoryState):
         stored = dataclasses.replace(installation, create_time=current.create_time)
         self._installations[installation.id] = stored
         self._record((installation.project_id, kinds.INSTALLATION, installation.id))
+        self.notifications.write(events)
         return stored
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool:
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         if scoped(self._installations.get(installation_id), project_id) is None:
             return False
         del self._installations[installation_id]
         self._record((project_id, kinds.INSTALLATION, installation_id))
+        self.notifications.write(events)
         return True
 
     # provider apps -------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from passway.records import (
     Project,
     ProviderApp,
 )
+from passway.store.notifications import NotificationEvent
 
 
 class Store(Protocol):
@@ -64,12 +65,18 @@ class Store(Protocol):
 
     async def get_integration(self, project_id: str, id_or_name: str) -> Integration | None: ...
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         """Deletes the integration and its installations."""
         ...
 
     # connections ------------------------------------------------------------------------------
-    async def create_connection(self, connection: Connection) -> Connection: ...
+    async def create_connection(
+        self, connection: Connection, *, events: Sequence[NotificationEvent] = ()
+    ) -> Connection:
+        """``events`` go to the notification outbox in the same transaction (all writes below)."""
+        ...
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None: ...
 
@@ -89,7 +96,11 @@ class Store(Protocol):
         ...
 
     async def update_connection(
-        self, connection: Connection, *, expected_version: int
+        self,
+        connection: Connection,
+        *,
+        expected_version: int,
+        events: Sequence[NotificationEvent] = (),
     ) -> Connection:
         """Write every field of ``connection``; version becomes ``expected_version + 1``.
 
@@ -111,7 +122,9 @@ class Store(Protocol):
     async def release_refresh_lease(self, connection_id: str, owner: str) -> None: ...
 
     # installations ----------------------------------------------------------------------------
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         """Conflict if the group already installed this integration."""
         ...
 
@@ -127,9 +140,15 @@ class Store(Protocol):
         self, project_id: str, integration_id: str, *, group_ref: str | None = None
     ) -> list[Installation]: ...
 
-    async def update_installation(self, installation: Installation) -> Installation: ...
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation: ...
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool: ...
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
+        """``events`` are written only if the installation was deleted."""
+        ...
 
     # provider apps ----------------------------------------------------------------------------
     async def create_provider_app(self, app: ProviderApp) -> ProviderApp: ...

@@ -24,6 +24,7 @@ from passway.store import changes as kinds
 from passway.store import codec, sealed
 from passway.store.engine import create_engine
 from passway.store.migrate import upgrade_engine
+from passway.store.notifications import NotificationEvent
 from passway.store.rewrap import rewrap_all
 from passway.store.rules import check_unique_names, merge_integrations
 from passway.store.sql_connections import SqlConnectionsMixin
@@ -171,7 +172,9 @@ class SqlStore(SqlConnectionsMixin):
         )
         return None if row is None else codec.integration_from_row(row)
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         async with self._write() as tx:
             owned = await tx.one(
                 sa.select(integrations.c.id).where(
@@ -192,6 +195,7 @@ class SqlStore(SqlConnectionsMixin):
             for row in doomed:
                 tx.changed(project_id, kinds.INSTALLATION, row["id"])
             tx.changed(project_id, kinds.INTEGRATION, integration_id)
+            tx.emit(events)
         return True
 
     # oauth states --------------------------------------------------------------------------------

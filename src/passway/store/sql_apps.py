@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -14,7 +15,9 @@ from passway.errors import Conflict, NotFound
 from passway.records import Installation, ProviderApp
 from passway.store import changes as kinds
 from passway.store import codec, sealed
+from passway.store.notifications import NotificationEvent
 from passway.store.sql_base import SqlBase, Tx
+from passway.store.sql_notifications import SqlNotificationStore
 from passway.store.tables import connections, installations, integrations, provider_apps
 
 _INSTALLED = "this group already installed this integration"
@@ -24,10 +27,14 @@ class SqlAppsMixin(SqlBase):
     def __init__(self, engine: AsyncEngine, keyring: Keyring) -> None:
         super().__init__(engine)
         self._keyring = keyring
+        self.notifications = SqlNotificationStore(engine, keyring, self._outbox_signal)
 
     # installations -------------------------------------------------------------------------------
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         async with self._write(_INSTALLED) as tx:
+            tx.emit(events)
             await _require_refs(tx, installation)
             await tx.conn.execute(
                 installations.insert().values(codec.installation_row(installation))
@@ -70,7 +77,9 @@ class SqlAppsMixin(SqlBase):
         stmt = stmt.order_by(installations.c.create_time, installations.c.id)
         return [codec.installation_from_row(r) for r in await self._all(stmt)]
 
-    async def update_installation(self, installation: Installation) -> Installation:
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         values = codec.installation_row(installation)
         for fixed in ("id", "project_id", "create_time"):
             del values[fixed]
@@ -88,9 +97,12 @@ class SqlAppsMixin(SqlBase):
             if row is None:
                 raise NotFound("installation not found")
             tx.changed(installation.project_id, kinds.INSTALLATION, installation.id)
+            tx.emit(events)
         return _with_create_time(installation, row["create_time"])
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool:
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         async with self._write() as tx:
             stmt = installations.delete().where(
                 installations.c.id == installation_id, installations.c.project_id == project_id
@@ -98,6 +110,7 @@ class SqlAppsMixin(SqlBase):
             if await tx.rowcount(stmt) == 0:
                 return False
             tx.changed(project_id, kinds.INSTALLATION, installation_id)
+            tx.emit(events)
         return True
 
     # provider apps -------------------------------------------------------------------------------
