@@ -5,7 +5,7 @@
 closes its socket (the receiver is down: connections are refused) and ``await receiver.start()``
 brings it back on the same port. ``verified(secret)`` checks every recorded signature with the
 ``standardwebhooks`` package and returns the payloads; ``wait_for(n)`` waits for ``n`` distinct
-``webhook-id``s.
+``webhook-id``s. With ``hold`` set it takes requests without answering (a receiver hanging).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class WebhookReceiver:
     port: int
     answer: int = 200
     received: list[Received] = field(default_factory=list)
+    # While ``hold`` is set, requests are taken (``held``) and not answered until ``release()``.
+    hold: bool = False
+    held: list[Received] = field(default_factory=list)
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -51,6 +55,12 @@ class WebhookReceiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
+        if self.hold:
+            self.held.append(Received({k.lower(): v for k, v in request.headers.items()}, body))
+            async with self._changed:
+                self._changed.notify_all()
+            await self._released.wait()
+            return web.Response(status=503)
         if 200 <= self.answer < 300:
             self.received.append(Received({k.lower(): v for k, v in request.headers.items()}, body))
             async with self._changed:
@@ -72,6 +82,23 @@ class WebhookReceiver:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def release(self) -> None:
+        self.hold = False
+        self._released.set()
+
+    def held_ids(self) -> list[str]:
+        return [r.webhook_id for r in self.held]
+
+    async def wait_held(self, count: int, timeout: float = 30.0) -> None:
+        async def reached() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.held) >= count)
+
+        await asyncio.wait_for(reached(), timeout)
+
+    async def pause(self) -> None:
+        await asyncio.sleep(0.05)
 
     def ids(self) -> list[str]:
         return [r.webhook_id for r in self.received]
@@ -107,4 +134,5 @@ async def running_receiver() -> AsyncIterator[WebhookReceiver]:
     try:
         yield receiver
     finally:
+        receiver.release()
         await receiver.stop()

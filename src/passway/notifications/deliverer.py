@@ -87,8 +87,9 @@ class Deliverer:
         self._clock = clock
         self._rand = rand
         self._user_agent = user_agent
-        # A lease outlives the slowest exchange, so a live deliverer never loses its delivery.
-        self._lease = max(30.0, timeout * 3)
+        # A lease outlives the slowest exchange (bounded by ``timeout``) and its recording, so a
+        # live deliverer never loses its delivery; a dead one's runs out this long after.
+        self._lease = timeout * 2 + 5.0
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.counters = DeliveryCounters()
         # Called after each attempt with (outcome, seconds): "delivered" or "failed". A hook for
