@@ -13,12 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from passway.crypto import Keyring, new_key
 from passway.errors import Conflict
 from passway.notifications import events
 from passway.records import Project
+from passway.store.notification_tables import destinations
 from passway.store.notifications import Destination, Failure, NotificationStore, Route
 from passway.store.protocol import Store
+from passway.store.sql import SqlStore
 from support.records import Records
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -187,3 +191,28 @@ async def test_concurrent_claims_never_share_a_delivery(any_store: Store) -> Non
     batches = await asyncio.gather(*(outbox.claim_due(f"owner-{i}", NOW, 30, 7) for i in range(8)))
     claimed = [c.delivery.id for batch in batches for c in batch]
     assert len(claimed) == len(set(claimed)) == 40
+
+
+async def test_signing_secrets_are_sealed_at_rest_and_rewrapped(database_url: str) -> None:
+    old = new_key()
+    store = await SqlStore.open(database_url, Keyring([old]))
+    try:
+        await with_project(store)
+        made = await store.notifications.create_destination(destination("hooks"))
+        async with store.engine.connect() as conn:
+            raw = (await conn.execute(sa.select(destinations.c.secret_enc))).scalar_one()
+        assert made.secret not in raw and "whsec_" not in raw
+    finally:
+        await store.close()
+    fresh = new_key()
+    store = await SqlStore.open(database_url, Keyring([old, fresh]))
+    try:
+        assert await store.reencrypt_all() == 1
+    finally:
+        await store.close()
+    store = await SqlStore.open(database_url, Keyring([fresh]))
+    try:
+        found = await store.notifications.get_destination("p1", "hooks")
+        assert found is not None and found.secret == made.secret
+    finally:
+        await store.close()
