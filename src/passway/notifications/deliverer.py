@@ -97,6 +97,7 @@ class Deliverer:
         self.on_attempt: Callable[[str, float], None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._store.signal.add(self.wake)
@@ -106,6 +107,10 @@ class Deliverer:
         self._wake.set()
 
     async def aclose(self) -> None:
+        # The flag ends the loop even if a database driver turned the cancellation into an
+        # ordinary error that the loop survives.
+        self._stopping = True
+        self._wake.set()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -113,7 +118,7 @@ class Deliverer:
                 await task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 sent = await self.deliver_due()
             except asyncio.CancelledError:
@@ -121,7 +126,7 @@ class Deliverer:
             except Exception:
                 log.exception("webhook delivery round failed")
                 sent = 0
-            if sent:
+            if sent or self._stopping:
                 continue
             await self._sleep()
 
@@ -131,11 +136,12 @@ class Deliverer:
             due = await self._store.next_due_time()
             if due is not None:
                 delay = min(delay, max(0.0, (due - self._clock()).total_seconds()))
-        if delay <= 0:
+        if delay <= 0 or self._stopping:
             return
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), delay)
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
 
     async def deliver_due(self) -> int:
         """One round: lease the due deliveries and send them concurrently. Returns how many."""
