@@ -94,6 +94,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         ),
         timeout=settings.webhook_timeout,
         poll_interval=settings.webhook_poll_interval,
+        retention_seconds=settings.webhook_event_retention_days * 86400,
     )
     return Runtime(
         settings=settings,

@@ -80,6 +80,8 @@ class Settings:
     webhook_timeout: float = 10.0
     # How often a worker looks for deliveries that other processes wrote or made due.
     webhook_poll_interval: float = 1.0
+    # Events (and their deliveries) older than this many days, none pending, are dropped.
+    webhook_event_retention_days: float = 30.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -167,6 +169,7 @@ def _validate(settings: Settings) -> None:
         "webhook_backoff_max",
         "webhook_timeout",
         "webhook_poll_interval",
+        "webhook_event_retention_days",
     ):
         if getattr(settings, knob) <= 0:
             raise ConfigurationError(f"PASSWAY_{knob.upper()} must be positive")

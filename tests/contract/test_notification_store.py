@@ -216,3 +216,20 @@ async def test_signing_secrets_are_sealed_at_rest_and_rewrapped(database_url: st
         assert found is not None and found.secret == made.secret
     finally:
         await store.close()
+
+
+async def test_old_events_with_nothing_pending_are_pruned(any_store: Store) -> None:
+    store = any_store
+    outbox = notifications_of(store)
+    await with_project(store)
+    await routed(outbox, "hooks")
+    old = NOW - timedelta(days=40)
+    await outbox.emit([events.event("p1", "connection.error", {"n": n}, old) for n in range(2)])
+    await outbox.emit([events.event("p1", "connection.error", {"n": 2}, NOW)])
+    [claim, _] = await outbox.claim_due("a", NOW, 30, 1) + [None]
+    assert claim is not None
+    await outbox.record_success(claim, "a", NOW, 200)
+    assert await outbox.prune_events(NOW - timedelta(days=30)) == 1
+    left = await outbox.list_events("p1")
+    assert len(left) == 2 and claim.event.id not in {e.id for e in left}
+    assert len(await outbox.list_deliveries("p1")) == 2

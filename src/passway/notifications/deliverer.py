@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from passway.http1.client.pool import Http1Client
 from passway.notifications.events import webhook_body
@@ -73,6 +73,7 @@ class Deliverer:
         policy: RetryPolicy,
         timeout: float = 10.0,
         poll_interval: float = 1.0,
+        retention_seconds: float = 30 * 86400.0,
         batch: int = 32,
         clock: Callable[[], datetime] = _utcnow,
         rand: Callable[[], float] = random.random,
@@ -98,6 +99,8 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._retention = retention_seconds
+        self._next_prune = 0.0
 
     def start(self) -> None:
         self._store.signal.add(self.wake)
@@ -120,6 +123,7 @@ class Deliverer:
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                await self._prune_now_and_then()
                 sent = await self.deliver_due()
             except asyncio.CancelledError:
                 raise
@@ -142,6 +146,16 @@ class Deliverer:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await self._wake.wait()
+
+    async def _prune_now_and_then(self) -> None:
+        """Drop finished events past the retention, at most every ten minutes per worker."""
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + 600.0
+        cutoff = self._clock() - timedelta(seconds=self._retention)
+        dropped = await self._store.prune_events(cutoff)
+        if dropped:
+            log.info("dropped %d notification events older than %s", dropped, cutoff)
 
     async def deliver_due(self) -> int:
         """One round: lease the due deliveries and send them concurrently. Returns how many."""

@@ -278,6 +278,19 @@ class MemoryNotificationStore:
             return
         self._destinations[destination.id] = destination
 
+    async def prune_events(self, older_than: datetime) -> int:
+        pending = {d.event_id for d in self._deliveries.values() if d.status == "pending"}
+        doomed = {
+            e.id
+            for e in self._events.values()
+            if e.create_time < older_than and e.id not in pending
+        }
+        for delivery in [d for d in self._deliveries.values() if d.event_id in doomed]:
+            del self._deliveries[delivery.id]
+        for event_id in doomed:
+            del self._events[event_id]
+        return len(doomed)
+
     async def next_due_time(self) -> datetime | None:
         times = [
             d.next_attempt_time

@@ -208,6 +208,11 @@ class NotificationStore(Protocol):
         """When the earliest pending delivery to an enabled destination is due."""
         ...
 
+    async def prune_events(self, older_than: datetime) -> int:
+        """Drop events made before ``older_than`` with no pending delivery (and their
+        deliveries). Returns how many events were dropped."""
+        ...
+
 
 def delivery_for(event: NotificationEvent, destination_id: str, delivery_id: str) -> Delivery:
     """A new pending delivery of ``event``, due at once."""

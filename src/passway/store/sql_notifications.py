@@ -477,6 +477,23 @@ class SqlNotificationStore:
         due: datetime | None = row["t"]
         return due
 
+    async def prune_events(self, older_than: datetime) -> int:
+        pending = sa.select(_DELIVERY.id).where(
+            _DELIVERY.event_id == notification_events.c.id, _DELIVERY.status == "pending"
+        )
+        doomed = sa.select(notification_events.c.id).where(
+            notification_events.c.create_time < older_than, ~pending.exists()
+        )
+        async with self._writer.begin() as conn:
+            ids = [r[0] for r in (await conn.execute(doomed.limit(10_000))).all()]
+            if not ids:
+                return 0
+            await conn.execute(notification_deliveries.delete().where(_DELIVERY.event_id.in_(ids)))
+            await conn.execute(
+                notification_events.delete().where(notification_events.c.id.in_(ids))
+            )
+        return len(ids)
+
 
 def _route(r: RowMapping) -> Route:
     return Route(
