@@ -346,6 +346,9 @@ class SqlNotificationStore:
             .order_by(_DELIVERY.next_attempt_time, _DELIVERY.id)
             .limit(limit)
         )
+        # A plain read first: an idle poll never takes SQLite's write lock.
+        if not await self._all(candidates):
+            return []
         if self._postgres:
             candidates = candidates.with_for_update(skip_locked=True, of=notification_deliveries)
         lease_until = now + timedelta(seconds=lease_seconds)
