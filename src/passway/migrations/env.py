@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from passway.store import notification_tables  # noqa: F401 - its tables join ``metadata``
 from passway.store.tables import metadata
 
 
