@@ -23,7 +23,7 @@ from passway.records import Change
 from passway.store.changes import Listeners
 from passway.store.engine import WRITE_OPTION
 from passway.store.notifications import NotificationEvent, OutboxSignal
-from passway.store.sql_notifications import write_outbox
+from passway.store.sql_outbox import write_outbox
 from passway.store.tables import changes, projects
 
 # Change rows older than this are pruned; pollers run every fraction of a second.

@@ -1,15 +1,14 @@
 """``SqlNotificationStore``: destinations, routes and the outbox on SQLite or PostgreSQL.
 
-``write_outbox`` is what ``SqlBase._write`` calls before its commit, so an event commits or rolls
-back with the change that caused it. Deliveries are leased by one conditional UPDATE over the due
-rows (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``, so concurrent deliverers
-pick different rows instead of queueing on the same ones); the lease condition is in the UPDATE
-itself, so a row is never held by two owners whatever the backend.
+``write_outbox`` (in ``sql_outbox``) is what ``SqlBase._write`` calls before its commit, so an
+event commits or rolls back with the change that caused it. Deliveries are leased by one
+conditional UPDATE over the due rows (on PostgreSQL the candidates are picked ``FOR UPDATE SKIP
+LOCKED``, so concurrent deliverers pick different rows instead of queueing on the same ones); the
+lease condition is in the UPDATE itself, so a row is never held by two owners whatever the backend.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passway.crypto import Keyring
 from passway.errors import Conflict, NotFound
@@ -37,57 +36,16 @@ from passway.store.notifications import (
     NotificationEvent,
     OutboxSignal,
     Route,
-    delivery_for,
-    routed_destinations,
+)
+from passway.store.sql_outbox import (
+    aad_destination_secret,
+    delivery_from_row,
+    event_from_row,
+    route_from_row,
+    write_outbox,
 )
 
 _DELIVERY = notification_deliveries.c
-
-
-def aad_destination_secret(destination_id: str) -> str:
-    return f"destination:{destination_id}:secret"
-
-
-def new_delivery_id() -> str:
-    return f"dlv_{uuid.uuid4().hex}"
-
-
-async def write_outbox(conn: AsyncConnection, events: Sequence[NotificationEvent]) -> None:
-    """Insert the events and one pending delivery per enabled destination routed to each."""
-    for event in events:
-        await conn.execute(
-            notification_events.insert().values(
-                id=event.id,
-                project_id=event.project_id,
-                type=event.type,
-                data=dict(event.data),
-                create_time=event.create_time,
-            )
-        )
-        rows = (
-            (
-                await conn.execute(
-                    sa.select(
-                        notification_routes.c.id,
-                        notification_routes.c.project_id,
-                        notification_routes.c.event_type,
-                        notification_routes.c.destination_id,
-                        notification_routes.c.create_time,
-                        destinations.c.enabled,
-                    )
-                    .join(destinations, destinations.c.id == notification_routes.c.destination_id)
-                    .where(notification_routes.c.project_id == event.project_id)
-                    .order_by(notification_routes.c.create_time, notification_routes.c.id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        enabled = {r["destination_id"] for r in rows if r["enabled"]}
-        routes = [_route(r) for r in rows]
-        for destination_id in routed_destinations(event.type, routes, enabled.__contains__):
-            delivery = delivery_for(event, destination_id, new_delivery_id())
-            await conn.execute(notification_deliveries.insert().values(_delivery_row(delivery)))
 
 
 class SqlNotificationStore:
@@ -236,7 +194,7 @@ class SqlNotificationStore:
         if destination_id is not None:
             stmt = stmt.where(r.destination_id == destination_id)
         rows = await self._all(stmt.order_by(r.create_time, r.id))
-        return [_route(row) for row in rows]
+        return [route_from_row(row) for row in rows]
 
     async def delete_route(self, project_id: str, route_id: str) -> bool:
         async with self._writer.begin() as conn:
@@ -264,14 +222,14 @@ class SqlNotificationStore:
         if event_type is not None:
             stmt = stmt.where(e.type == event_type)
         rows = await self._all(stmt.order_by(e.create_time.desc(), e.id.desc()).limit(limit))
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def get_event(self, project_id: str, event_id: str) -> NotificationEvent | None:
         e = notification_events.c
         row = await self._one(
             sa.select(notification_events).where(e.project_id == project_id, e.id == event_id)
         )
-        return None if row is None else _event(row)
+        return None if row is None else event_from_row(row)
 
     async def list_deliveries(
         self,
@@ -290,7 +248,7 @@ class SqlNotificationStore:
         if status is not None:
             stmt = stmt.where(_DELIVERY.status == status)
         stmt = stmt.order_by(_DELIVERY.create_time.desc(), _DELIVERY.id.desc()).limit(limit)
-        return [_delivery(r) for r in await self._all(stmt)]
+        return [delivery_from_row(r) for r in await self._all(stmt)]
 
     async def get_delivery(self, project_id: str, delivery_id: str) -> Delivery | None:
         row = await self._one(
@@ -298,7 +256,7 @@ class SqlNotificationStore:
                 _DELIVERY.project_id == project_id, _DELIVERY.id == delivery_id
             )
         )
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     async def redeliver(self, project_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         async with self._writer.begin() as conn:
@@ -323,7 +281,7 @@ class SqlNotificationStore:
             )
         if row is not None:
             self.signal.notify()
-        return None if row is None else _delivery(row)
+        return None if row is None else delivery_from_row(row)
 
     # the deliverer ------------------------------------------------------------------------------
     def _due(self, now: datetime) -> sa.ColumnElement[bool]:
@@ -372,7 +330,7 @@ class SqlNotificationStore:
         rows = await self._all(
             sa.select(notification_deliveries).where(_DELIVERY.id.in_(delivery_ids))
         )
-        found = [_delivery(r) for r in rows]
+        found = [delivery_from_row(r) for r in rows]
         event_rows = await self._all(
             sa.select(notification_events).where(
                 notification_events.c.id.in_({d.event_id for d in found})
@@ -381,7 +339,7 @@ class SqlNotificationStore:
         dest_rows = await self._all(
             sa.select(destinations).where(destinations.c.id.in_({d.destination_id for d in found}))
         )
-        events = {r["id"]: _event(r) for r in event_rows}
+        events = {r["id"]: event_from_row(r) for r in event_rows}
         dests = {r["id"]: self._destination(r) for r in dest_rows}
         return [
             Claim(d, events[d.event_id], dests[d.destination_id])
@@ -496,59 +454,3 @@ class SqlNotificationStore:
                 notification_events.delete().where(notification_events.c.id.in_(ids))
             )
         return len(ids)
-
-
-def _route(r: RowMapping) -> Route:
-    return Route(
-        id=r["id"],
-        project_id=r["project_id"],
-        event_type=r["event_type"],
-        destination_id=r["destination_id"],
-        create_time=r["create_time"],
-    )
-
-
-def _event(r: RowMapping) -> NotificationEvent:
-    return NotificationEvent(
-        id=r["id"],
-        project_id=r["project_id"],
-        type=r["type"],
-        data=dict(r["data"]),
-        create_time=r["create_time"],
-    )
-
-
-def _delivery_row(d: Delivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "event_id": d.event_id,
-        "project_id": d.project_id,
-        "destination_id": d.destination_id,
-        "status": d.status,
-        "attempts": d.attempts,
-        "next_attempt_time": d.next_attempt_time,
-        "retry_from": d.retry_from,
-        "last_error": d.last_error,
-        "last_status_code": d.last_status_code,
-        "delivered_time": d.delivered_time,
-        "create_time": d.create_time,
-        "update_time": d.update_time,
-    }
-
-
-def _delivery(r: RowMapping) -> Delivery:
-    return Delivery(
-        id=r["id"],
-        event_id=r["event_id"],
-        project_id=r["project_id"],
-        destination_id=r["destination_id"],
-        status=r["status"],
-        attempts=int(r["attempts"]),
-        next_attempt_time=r["next_attempt_time"],
-        retry_from=r["retry_from"],
-        last_error=r["last_error"],
-        last_status_code=r["last_status_code"],
-        delivered_time=r["delivered_time"],
-        create_time=r["create_time"],
-        update_time=r["update_time"],
-    )
