@@ -61,6 +61,8 @@ class PasswayApp:
         stack = contextlib.AsyncExitStack()
         runtime = await self._build_runtime(self.settings, self.catalog)
         stack.push_async_callback(runtime.aclose)
+        if self.settings.webhooks_enabled:
+            runtime.deliverer.start()
         proxy = ProxyHandler(runtime)
         await proxy.start()
         stack.push_async_callback(proxy.aclose)

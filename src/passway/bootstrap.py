@@ -15,6 +15,8 @@ from passway.crypto import Keyring
 from passway.egress import EgressPolicy
 from passway.fleet import Fleet, MemoryFleet
 from passway.http1.client.pool import Http1Client
+from passway.notifications.deliverer import Deliverer
+from passway.notifications.retry import RetryPolicy
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
@@ -58,7 +60,27 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
     fleet = open_fleet(settings)
     # Each change this process commits is published for the other processes (after the commit).
     store.subscribe(fleet.publish_change)
-    tokens = TokenManager(store=store, catalog=catalog, http=http, settings=settings, fleet=fleet)
+    notifications = store.notifications
+    tokens = TokenManager(
+        store=store,
+        catalog=catalog,
+        http=http,
+        settings=settings,
+        fleet=fleet,
+        notifications=notifications,
+    )
+    deliverer = Deliverer(
+        notifications,
+        http,
+        policy=RetryPolicy(
+            base_seconds=settings.webhook_backoff_base,
+            cap_seconds=settings.webhook_backoff_max,
+            window_seconds=settings.webhook_retry_hours * 3600,
+        ),
+        timeout=settings.webhook_timeout,
+        poll_interval=settings.webhook_poll_interval,
+        retention_seconds=settings.webhook_event_retention_days * 86400,
+    )
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -69,6 +91,8 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         tokens=tokens,
         fleet=fleet,
         connect_sessions=open_connect_sessions(store),
+        notifications=notifications,
+        deliverer=deliverer,
     )
 
 

@@ -13,9 +13,11 @@ from passway.crypto import Keyring
 from passway.egress import EgressPolicy
 from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
+from passway.notifications.deliverer import Deliverer
 from passway.oauth.manager import TokenManager
 from passway.settings import Settings
 from passway.store.connect_sessions import ConnectSessionStore
+from passway.store.notifications import NotificationStore
 from passway.store.protocol import Store
 
 
@@ -35,8 +37,12 @@ class Runtime:
     fleet: Fleet
     # The hosted connect page's sessions and per-project settings.
     connect_sessions: ConnectSessionStore
+    # Destinations, routes and the outbox; the deliverer sends it (started by the server only).
+    notifications: NotificationStore
+    deliverer: Deliverer
 
     async def aclose(self) -> None:
+        await self.deliverer.aclose()
         await self.fleet.aclose()
         await self.http.aclose()
         await self.store.close()

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "passway:"
     log_level: str = "info"
     access_log: bool = False
+    # Notifications (signed webhooks) ---------------------------------------------------------
+    # Run the webhook deliverer in this server's workers (off: other instances deliver).
+    webhooks_enabled: bool = True
+    # A failed delivery is retried for this many hours; a destination failing this long is
+    # disabled (with a destination.webhook.disabled event).
+    webhook_retry_hours: float = 24.0
+    # Delay before the first retry in seconds, doubled per failure (with jitter) up to the max.
+    webhook_backoff_base: float = 5.0
+    webhook_backoff_max: float = 3600.0
+    # One webhook exchange (connect, send, answer) must end within this many seconds.
+    webhook_timeout: float = 10.0
+    # How often a worker looks for deliveries that other processes wrote or made due.
+    webhook_poll_interval: float = 1.0
+    # Events (and their deliveries) older than this many days, none pending, are dropped.
+    webhook_event_retention_days: float = 30.0
 
     @classmethod
     def settings_customise_sources(
@@ -177,6 +192,16 @@ def _validate(settings: Settings) -> None:
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")
+    for knob in (
+        "webhook_retry_hours",
+        "webhook_backoff_base",
+        "webhook_backoff_max",
+        "webhook_timeout",
+        "webhook_poll_interval",
+        "webhook_event_retention_days",
+    ):
+        if getattr(settings, knob) <= 0:
+            raise ConfigurationError(f"PASSWAY_{knob.upper()} must be positive")
     for entry in settings.egress_allow:
         if "/" in entry:
             try:

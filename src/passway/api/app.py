@@ -15,6 +15,7 @@ from passway.api import connect as connect_routes
 from passway.api import connect_pages as connect_page_routes
 from passway.api import connections, installations, integrations, oauth, projects, provider_apps
 from passway.api import docs as docs_routes
+from passway.api import notifications as notification_routes
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
 from passway.api.input_guard import InputGuardMiddleware
@@ -100,4 +101,5 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     app.include_router(connect_routes.router, responses=PROBLEM_RESPONSES)
     app.include_router(connect_page_routes.router)
     app.include_router(docs_routes.router)
+    app.include_router(notification_routes.router, responses=PROBLEM_RESPONSES)
     return app

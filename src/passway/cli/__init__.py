@@ -11,6 +11,7 @@ from passway.cli.config import config
 from passway.cli.connections import connections_group
 from passway.cli.doctor import doctor
 from passway.cli.integrations import deploy, installations_group, integrations_group
+from passway.cli.notifications import destinations_group, notifications_group, routes_group
 from passway.cli.projects import api_keys_group, projects_group
 from passway.cli.providers import providers
 from passway.cli.server import keys, migrate, serve
@@ -43,6 +44,9 @@ for command in (
     providers,
     config,
     doctor,
+    destinations_group,
+    routes_group,
+    notifications_group,
 ):
     main.add_command(command)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from passway.store import connect_sessions  # noqa: F401 - registers its tables on the metadata
+from passway.store import (
+    connect_sessions,  # noqa: F401 - registers its tables on the metadata
+    notification_tables,  # noqa: F401 - its tables join ``metadata``
+)
 from passway.store.tables import metadata
 
 

@@ -21,6 +21,7 @@ from passway.core.tokens import (
     credentials_after_token_response,
 )
 from passway.errors import Conflict, NotFound
+from passway.notifications import events
 from passway.records import (
     AuthScheme,
     Connection,
@@ -59,26 +60,27 @@ async def save_authorized_connection(
     )
     existing = await _existing_connection(ctx, state)
     if existing is None:
+        created = Connection(
+            id=str(uuid.uuid4()),
+            project_id=state.project_id,
+            provider=provider.name,
+            group_ref=state.group_ref,
+            group_name=state.group_name,
+            consumer_ref=state.consumer_ref,
+            consumer_name=state.consumer_name,
+            provider_workspace_ref=workspace,
+            provider_consumer_ref=captured.consumer_ref,
+            provider_metadata=metadata,
+            auth_scheme=scheme,
+            status="working",
+            credentials=credentials,
+            provider_app_id=app.id,
+            version=1,
+            create_time=now,
+            update_time=now,
+        )
         return await ctx.store.create_connection(
-            Connection(
-                id=str(uuid.uuid4()),
-                project_id=state.project_id,
-                provider=provider.name,
-                group_ref=state.group_ref,
-                group_name=state.group_name,
-                consumer_ref=state.consumer_ref,
-                consumer_name=state.consumer_name,
-                provider_workspace_ref=workspace,
-                provider_consumer_ref=captured.consumer_ref,
-                provider_metadata=metadata,
-                auth_scheme=scheme,
-                status="working",
-                credentials=credentials,
-                provider_app_id=app.id,
-                version=1,
-                create_time=now,
-                update_time=now,
-            )
+            created, events=[events.connection_created(created, now)]
         )
     for _ in range(5):
         updated = replace(
@@ -95,7 +97,12 @@ async def save_authorized_connection(
             update_time=now,
         )
         try:
-            stored = await ctx.store.update_connection(updated, expected_version=existing.version)
+            # A re-authorization establishes the connection anew: receivers hear of it as created.
+            stored = await ctx.store.update_connection(
+                updated,
+                expected_version=existing.version,
+                events=[events.connection_created(updated, now)],
+            )
         except Conflict:
             latest = await ctx.store.get_connection(state.project_id, existing.id)
             if latest is None:

@@ -45,6 +45,7 @@ from passway.errors import (
 )
 from passway.fleet import Fleet, MemoryFleet
 from passway.http1.client.pool import Http1Client
+from passway.notifications import events
 from passway.oauth import grants
 from passway.oauth.client import TokenRejected, request_token
 from passway.oauth.cooldown import Cooldowns
@@ -53,6 +54,7 @@ from passway.oauth.credentials_source import client_auth_for
 from passway.oauth.persist import mark_revoked, reauthorization_error, store_new_tokens
 from passway.records import AuthScheme, Connection, Credentials
 from passway.settings import Settings
+from passway.store.notifications import NotificationStore
 from passway.store.protocol import Store
 
 
@@ -72,8 +74,11 @@ class TokenManager:
         settings: Settings,
         clock: Clock = _utcnow,
         fleet: Fleet | None = None,
+        notifications: NotificationStore | None = None,
     ) -> None:
         self._store = store
+        # Where a failed refresh that changes nothing stored is reported (connection.error).
+        self._notifications = notifications
         self._catalog = catalog
         self._http = http
         self._settings = settings
@@ -229,21 +234,35 @@ class TokenManager:
                 grants.is_self_issued(current) and rejected.error == "invalid_client"
             )
             if revoked:
-                await mark_revoked(self._store, current, self._clock())
-                raise reauthorization_error(
-                    current, f"the token endpoint answered {rejected.error}"
-                ) from None
+                why = f"the token endpoint answered {rejected.error}"
+                await mark_revoked(
+                    self._store, current, self._clock(), f"Authentication failed: {why}"
+                )
+                raise reauthorization_error(current, why) from None
             await self._cooldowns.start(current.id, self._clock())
-            raise TokenEndpointError(
+            error = TokenEndpointError(
                 f"The token endpoint refused the refresh ({rejected.status} "
                 f"{rejected.error or 'no error code'})",
                 context={"connectionId": current.id},
-            ) from None
-        except PasswayError:
+            )
+            await self._report_refresh_error(current, error)
+            raise error from None
+        except PasswayError as error:
             await self._cooldowns.start(current.id, self._clock())
+            await self._report_refresh_error(current, error)
             raise
         self._cooldowns.clear(current.id)
         return await store_new_tokens(self._store, current, response, self._clock())
+
+    async def _report_refresh_error(self, connection: Connection, error: PasswayError) -> None:
+        """A ``connection.error`` for a failed refresh (once per cooldown: the next attempt waits
+        for it). Nothing else is written, so the event goes to the outbox on its own."""
+        if self._notifications is None:
+            return
+        reason = f"Token refresh error: {error.detail}"
+        await self._notifications.emit(
+            [events.connection_error(connection, [reason], self._clock())]
+        )
 
     async def _obtain(self, connection: Connection, provider: Provider) -> TokenResponse:
         values = connection_template_values(provider, connection)

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from passway.core.tokens import TokenResponse, credentials_after_token_response
 from passway.errors import Conflict, ConnectionNeedsReauthorization, TokenEndpointError
+from passway.notifications import events
 from passway.records import Connection
 from passway.store.protocol import ConnectionStore
 
@@ -51,7 +52,11 @@ async def store_new_tokens(
             update_time=now,
         )
         try:
-            return await store.update_connection(updated, expected_version=current.version)
+            return await store.update_connection(
+                updated,
+                expected_version=current.version,
+                events=[events.connection_refreshed(updated, now)],
+            )
         except Conflict:
             latest = await store.get_connection_by_id(current.id)
             if latest is None:
@@ -62,13 +67,19 @@ async def store_new_tokens(
     raise TokenEndpointError("Could not store the refreshed token (too many concurrent writes)")
 
 
-async def mark_revoked(store: ConnectionStore, current: Connection, now: datetime) -> None:
-    """Status ``bad_credentials``, unless a concurrent write already replaced the grant."""
+async def mark_revoked(
+    store: ConnectionStore, current: Connection, now: datetime, reason: str
+) -> None:
+    """Status ``bad_credentials``, unless a concurrent write already replaced the grant; a
+    ``connection.error`` event saying ``reason`` is written with it (once, on the transition)."""
     used = grant_of(current)
     for _ in range(_ATTEMPTS):
         updated = replace(current, status="bad_credentials", update_time=now)
+        notify = []
+        if current.status != "bad_credentials":
+            notify = [events.connection_error(updated, [reason], now)]
         try:
-            await store.update_connection(updated, expected_version=current.version)
+            await store.update_connection(updated, expected_version=current.version, events=notify)
             return
         except Conflict:
             latest = await store.get_connection_by_id(current.id)

@@ -17,6 +17,7 @@ from typing import Literal
 from passway.catalog import Provider
 from passway.core import templates
 from passway.errors import InvalidRequest, Issue, NotFound, ProviderUnsupported
+from passway.notifications import events
 from passway.records import AuthScheme, Connection, Credentials, MetadataValue, Project
 from passway.services import connection_input as check
 from passway.services.context import ServiceContext
@@ -134,7 +135,9 @@ async def generate_connection(
         create_time=now,
         update_time=now,
     )
-    return await ctx.store.create_connection(connection)
+    return await ctx.store.create_connection(
+        connection, events=[events.connection_created(connection, now)]
+    )
 
 
 async def _issue_tokens(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from passway.errors import Conflict, InvalidRequest, Issue, NotFound
+from passway.notifications import events
 from passway.records import Connection, Installation, Integration, Project
 from passway.services.connection_input import REF_MAX
 from passway.services.context import ServiceContext
@@ -152,7 +153,10 @@ async def create_installation(
         create_time=now,
         update_time=now,
     )
-    saved = await ctx.store.create_installation(installation)
+    saved = await ctx.store.create_installation(
+        installation,
+        events=[events.installation_created(installation, integration, connection, now)],
+    )
     return InstallationView(saved, connection)
 
 
@@ -229,10 +233,13 @@ async def update_installation(
             ctx, project, integration, installation.group_ref, connection_id
         )
         new_connection_id = chosen.id
+    now = ctx.now()
     changed = replace(
-        installation, connection_id=new_connection_id, config=new_config, update_time=ctx.now()
+        installation, connection_id=new_connection_id, config=new_config, update_time=now
     )
-    return await _view(ctx, await ctx.store.update_installation(changed))
+    connection = await ctx.store.get_connection(project.id, new_connection_id)
+    notify = [events.installation_updated(changed, installation, integration, connection, now)]
+    return await _view(ctx, await ctx.store.update_installation(changed, events=notify))
 
 
 def _get_path(config: Mapping[str, Any] | None, mask: str) -> Any:
@@ -255,5 +262,7 @@ def _set_path(config: Mapping[str, Any], path: list[str], value: Any) -> dict[st
 async def delete_installation(
     ctx: ServiceContext, project: Project, integration_id_or_name: str, installation_id: str
 ) -> None:
-    _, installation = await _get(ctx, project, integration_id_or_name, installation_id)
-    await ctx.store.delete_installation(project.id, installation.id)
+    integration, installation = await _get(ctx, project, integration_id_or_name, installation_id)
+    connection = await ctx.store.get_connection(project.id, installation.connection_id)
+    notify = [events.installation_deleted(installation, integration, connection, ctx.now())]
+    await ctx.store.delete_installation(project.id, installation.id, events=notify)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from passway.core.ampyaml import parse_amp_yaml
 from passway.errors import InvalidAmpYaml, Issue, NotFound
+from passway.notifications import events
 from passway.records import Integration, Project
 from passway.services.context import ServiceContext
 
@@ -68,4 +69,10 @@ async def get_integration(ctx: ServiceContext, project: Project, id_or_name: str
 
 async def delete_integration(ctx: ServiceContext, project: Project, id_or_name: str) -> None:
     integration = await get_integration(ctx, project, id_or_name)
-    await ctx.store.delete_integration(project.id, integration.id)
+    # Its installations go with it: each is reported deleted, in the same transaction.
+    now = ctx.now()
+    notify = []
+    for installation in await ctx.store.list_installations(project.id, integration.id):
+        connection = await ctx.store.get_connection(project.id, installation.connection_id)
+        notify.append(events.installation_deleted(installation, integration, connection, now))
+    await ctx.store.delete_integration(project.id, integration.id, events=notify)

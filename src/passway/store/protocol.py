@@ -28,6 +28,7 @@ from passway.records import (
     Project,
     ProviderApp,
 )
+from passway.store.notifications import NotificationEvent, NotificationStore
 
 
 class ProjectStore(Protocol):
@@ -69,11 +70,15 @@ class InstallationStore(Protocol):
 
     async def get_integration(self, project_id: str, id_or_name: str) -> Integration | None: ...
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         """Deletes the integration and its installations."""
         ...
 
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         """Conflict if the group already installed this integration."""
         ...
 
@@ -89,15 +94,26 @@ class InstallationStore(Protocol):
         self, project_id: str, integration_id: str, *, group_ref: str | None = None
     ) -> list[Installation]: ...
 
-    async def update_installation(self, installation: Installation) -> Installation: ...
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation: ...
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool: ...
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
+        """``events`` are written only if the installation was deleted."""
+        ...
 
 
 class ConnectionStore(Protocol):
     """Connections (a customer's credentials) and the leases that serialize their refreshes."""
 
-    async def create_connection(self, connection: Connection) -> Connection: ...
+    async def create_connection(
+        self, connection: Connection, *, events: Sequence[NotificationEvent] = ()
+    ) -> Connection:
+        """``events`` go to the notification outbox in the same transaction (every write taking
+        ``events`` does the same)."""
+        ...
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None: ...
 
@@ -117,7 +133,11 @@ class ConnectionStore(Protocol):
         ...
 
     async def update_connection(
-        self, connection: Connection, *, expected_version: int
+        self,
+        connection: Connection,
+        *,
+        expected_version: int,
+        events: Sequence[NotificationEvent] = (),
     ) -> Connection:
         """Write every field of ``connection``; version becomes ``expected_version + 1``.
 
@@ -174,5 +194,11 @@ class ChangeFeed(Protocol):
 
 class Store(ProjectStore, InstallationStore, ConnectionStore, OAuthStore, ChangeFeed, Protocol):
     """Every concern together: what the composition root opens and hands down."""
+
+    @property
+    def notifications(self) -> NotificationStore:
+        """Destinations, routes and the delivery side of the outbox (events are written by the
+        mutations that cause them, in their transaction)."""
+        ...
 
     async def close(self) -> None: ...

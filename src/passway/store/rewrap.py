@@ -13,13 +13,16 @@ import sqlalchemy as sa
 
 from passway.crypto import Keyring
 from passway.store import sealed
+from passway.store.notification_tables import destinations
 from passway.store.sql.base import Tx
+from passway.store.sql_outbox import aad_destination_secret
 from passway.store.tables import connections, oauth_states, provider_apps
 
 _SEALED: tuple[tuple[sa.Table, str, Callable[[str], str]], ...] = (
     (connections, "credentials_enc", sealed.aad_credentials),
     (provider_apps, "client_secret_enc", sealed.aad_client_secret),
     (oauth_states, "code_verifier_enc", sealed.aad_code_verifier),
+    (destinations, "secret_enc", aad_destination_secret),
 )
 
 

@@ -18,6 +18,7 @@ from passway.records import (
     ProviderApp,
 )
 from passway.store.changes import Listeners
+from passway.store.memory_notifications import MemoryNotificationStore
 
 _T = TypeVar("_T", ApiKey, Integration, Connection, Installation, ProviderApp)
 
@@ -44,6 +45,8 @@ class MemoryBase:
         self._changes: list[Change] = []
         self._seq = 0
         self._listeners = Listeners()
+        # Events are written with the change that causes them (the same step, no await between).
+        self.notifications = MemoryNotificationStore()
 
     async def close(self) -> None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from passway.errors import Conflict, NotFound
@@ -11,12 +12,15 @@ from passway.records import (
 )
 from passway.store import changes as kinds
 from passway.store.memory.base import MemoryBase, scoped
+from passway.store.notifications import NotificationEvent
 
 
 class MemoryConnections(MemoryBase):
     """``ConnectionStore`` in memory."""
 
-    async def create_connection(self, connection: Connection) -> Connection:
+    async def create_connection(
+        self, connection: Connection, *, events: Sequence[NotificationEvent] = ()
+    ) -> Connection:
         self._require_project(connection.project_id)
         if connection.id in self._connections:
             raise Conflict("a connection with this id exists")
@@ -24,6 +28,7 @@ class MemoryConnections(MemoryBase):
             self._require_provider_app(connection.project_id, connection.provider_app_id)
         self._connections[connection.id] = connection
         self._record((connection.project_id, kinds.CONNECTION, connection.id))
+        self.notifications.write(events)
         return connection
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None:
@@ -51,7 +56,11 @@ class MemoryConnections(MemoryBase):
         return sorted(found, key=lambda c: (c.create_time, c.id), reverse=True)
 
     async def update_connection(
-        self, connection: Connection, *, expected_version: int
+        self,
+        connection: Connection,
+        *,
+        expected_version: int,
+        events: Sequence[NotificationEvent] = (),
     ) -> Connection:
         current = scoped(self._connections.get(connection.id), connection.project_id)
         if current is None:
@@ -65,6 +74,7 @@ class MemoryConnections(MemoryBase):
         )
         self._connections[connection.id] = stored
         self._record((connection.project_id, kinds.CONNECTION, connection.id))
+        self.notifications.write(events)
         return stored
 
     async def delete_connection(self, project_id: str, connection_id: str) -> bool:

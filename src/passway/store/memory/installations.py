@@ -12,6 +12,7 @@ from passway.records import (
 )
 from passway.store import changes as kinds
 from passway.store.memory.base import MemoryBase, scoped
+from passway.store.notifications import NotificationEvent
 from passway.store.rules import check_unique_names, merge_integrations, ordered
 
 
@@ -50,7 +51,9 @@ class MemoryInstallations(MemoryBase):
             None,
         )
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         if scoped(self._integrations.get(integration_id), project_id) is None:
             return False
         doomed = [i.id for i in self._installations.values() if i.integration_id == integration_id]
@@ -61,15 +64,19 @@ class MemoryInstallations(MemoryBase):
             *((project_id, kinds.INSTALLATION, i) for i in doomed),
             (project_id, kinds.INTEGRATION, integration_id),
         )
+        self.notifications.write(events)
         return True
 
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         self._check_installation_refs(installation)
         if installation.id in self._installations:
             raise Conflict("an installation with this id exists")
         self._check_installation_unique(installation)
         self._installations[installation.id] = installation
         self._record((installation.project_id, kinds.INSTALLATION, installation.id))
+        self.notifications.write(events)
         return installation
 
     async def get_installation(self, project_id: str, installation_id: str) -> Installation | None:
@@ -108,7 +115,9 @@ class MemoryInstallations(MemoryBase):
             and (group_ref is None or i.group_ref == group_ref)
         )
 
-    async def update_installation(self, installation: Installation) -> Installation:
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         current = scoped(self._installations.get(installation.id), installation.project_id)
         if current is None:
             raise NotFound("installation not found")
@@ -117,13 +126,17 @@ class MemoryInstallations(MemoryBase):
         stored = dataclasses.replace(installation, create_time=current.create_time)
         self._installations[installation.id] = stored
         self._record((installation.project_id, kinds.INSTALLATION, installation.id))
+        self.notifications.write(events)
         return stored
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool:
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         if scoped(self._installations.get(installation_id), project_id) is None:
             return False
         del self._installations[installation_id]
         self._record((project_id, kinds.INSTALLATION, installation_id))
+        self.notifications.write(events)
         return True
 
     def _check_installation_refs(self, installation: Installation) -> None:

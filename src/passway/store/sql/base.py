@@ -21,6 +21,9 @@ from passway.errors import Conflict, NotFound
 from passway.records import Change, Installation, ProviderApp
 from passway.store.changes import Listeners
 from passway.store.engine import WRITE_OPTION
+from passway.store.notifications import NotificationEvent, OutboxSignal
+from passway.store.sql_notifications import SqlNotificationStore
+from passway.store.sql_outbox import write_outbox
 from passway.store.tables import (
     changes,
     projects,
@@ -42,9 +45,14 @@ class Tx:
 
     conn: AsyncConnection
     pending: list[tuple[str, str, str]] = field(default_factory=list)
+    # Notification events written to the outbox at the end, in this transaction.
+    events: list[NotificationEvent] = field(default_factory=list)
 
     def changed(self, project_id: str, kind: str, entity_id: str) -> None:
         self.pending.append((project_id, kind, entity_id))
+
+    def emit(self, events: Sequence[NotificationEvent]) -> None:
+        self.events.extend(events)
 
     async def one(self, stmt: sa.Executable) -> RowMapping | None:
         return (await self.conn.execute(stmt)).mappings().first()
@@ -88,6 +96,9 @@ class SqlBase:
         self._listeners = Listeners()
         self._postgres = engine.dialect.name == "postgresql"
         self._appends = 0
+        self._outbox_signal = OutboxSignal()
+        # The notification outbox, deliveries and destinations (written by ``Tx.emit`` too).
+        self.notifications = SqlNotificationStore(engine, keyring, self._outbox_signal)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -111,10 +122,13 @@ class SqlBase:
             async with self._writer.begin() as conn:
                 tx = Tx(conn)
                 yield tx
+                await write_outbox(conn, tx.events)
                 committed = await self._append_changes(tx)
         except IntegrityError:
             raise Conflict(conflict) from None
         self._listeners.notify(committed)
+        if tx.events:
+            self._outbox_signal.notify()
 
     async def _append_changes(self, tx: Tx) -> list[Change]:
         if not tx.pending:

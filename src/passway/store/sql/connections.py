@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from passway.errors import Conflict, NotFound
 from passway.records import Connection
 from passway.store import changes as kinds
 from passway.store import sealed
+from passway.store.notifications import NotificationEvent
 from passway.store.sql.base import SqlBase
 from passway.store.tables import (
     connections,
@@ -25,13 +27,16 @@ def _with_version(connection: Connection, version: int, create_time: datetime) -
 class SqlConnections(SqlBase):
     """``ConnectionStore`` over SQL."""
 
-    async def create_connection(self, connection: Connection) -> Connection:
+    async def create_connection(
+        self, connection: Connection, *, events: Sequence[NotificationEvent] = ()
+    ) -> Connection:
         async with self._write("a connection with this id exists") as tx:
             await tx.require_project(connection.project_id)
             await self._require_app(tx, connection.project_id, connection.provider_app_id)
             row = sealed.connection_row(connection, self._keyring)
             await tx.conn.execute(connections.insert().values(row))
             tx.changed(connection.project_id, kinds.CONNECTION, connection.id)
+            tx.emit(events)
         return connection
 
     async def get_connection(self, project_id: str, connection_id: str) -> Connection | None:
@@ -65,7 +70,11 @@ class SqlConnections(SqlBase):
         return [sealed.connection_from_row(r, self._keyring) for r in await self._all(stmt)]
 
     async def update_connection(
-        self, connection: Connection, *, expected_version: int
+        self,
+        connection: Connection,
+        *,
+        expected_version: int,
+        events: Sequence[NotificationEvent] = (),
     ) -> Connection:
         values = sealed.connection_row(connection, self._keyring)
         for fixed in ("id", "project_id", "create_time"):
@@ -95,6 +104,7 @@ class SqlConnections(SqlBase):
                     raise NotFound("connection not found")
                 raise Conflict("the connection was changed by someone else; read it again")
             tx.changed(connection.project_id, kinds.CONNECTION, connection.id)
+            tx.emit(events)
         return _with_version(connection, expected_version + 1, row["create_time"])
 
     async def delete_connection(self, project_id: str, connection_id: str) -> bool:

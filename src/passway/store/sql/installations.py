@@ -10,6 +10,7 @@ from passway.errors import NotFound
 from passway.records import Installation, Integration
 from passway.store import changes as kinds
 from passway.store import codec
+from passway.store.notifications import NotificationEvent
 from passway.store.rules import check_unique_names, merge_integrations
 from passway.store.sql.base import SqlBase, Tx, with_create_time
 from passway.store.tables import (
@@ -91,7 +92,9 @@ class SqlInstallations(SqlBase):
         )
         return None if row is None else codec.record_of(Integration, row)
 
-    async def delete_integration(self, project_id: str, integration_id: str) -> bool:
+    async def delete_integration(
+        self, project_id: str, integration_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         async with self._write() as tx:
             owned = await tx.one(
                 sa.select(integrations.c.id).where(
@@ -112,10 +115,14 @@ class SqlInstallations(SqlBase):
             for row in doomed:
                 tx.changed(project_id, kinds.INSTALLATION, row["id"])
             tx.changed(project_id, kinds.INTEGRATION, integration_id)
+            tx.emit(events)
         return True
 
-    async def create_installation(self, installation: Installation) -> Installation:
+    async def create_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         async with self._write(_INSTALLED) as tx:
+            tx.emit(events)
             await _require_refs(tx, installation)
             await tx.conn.execute(
                 installations.insert().values(codec.row_of(installation, installations))
@@ -158,7 +165,9 @@ class SqlInstallations(SqlBase):
         stmt = stmt.order_by(installations.c.create_time, installations.c.id)
         return [codec.record_of(Installation, r) for r in await self._all(stmt)]
 
-    async def update_installation(self, installation: Installation) -> Installation:
+    async def update_installation(
+        self, installation: Installation, *, events: Sequence[NotificationEvent] = ()
+    ) -> Installation:
         values = codec.row_of(installation, installations)
         for fixed in ("id", "project_id", "create_time"):
             del values[fixed]
@@ -176,9 +185,12 @@ class SqlInstallations(SqlBase):
             if row is None:
                 raise NotFound("installation not found")
             tx.changed(installation.project_id, kinds.INSTALLATION, installation.id)
+            tx.emit(events)
         return with_create_time(installation, row["create_time"])
 
-    async def delete_installation(self, project_id: str, installation_id: str) -> bool:
+    async def delete_installation(
+        self, project_id: str, installation_id: str, *, events: Sequence[NotificationEvent] = ()
+    ) -> bool:
         async with self._write() as tx:
             stmt = installations.delete().where(
                 installations.c.id == installation_id, installations.c.project_id == project_id
@@ -186,4 +198,5 @@ class SqlInstallations(SqlBase):
             if await tx.rowcount(stmt) == 0:
                 return False
             tx.changed(project_id, kinds.INSTALLATION, installation_id)
+            tx.emit(events)
         return True
