@@ -15,7 +15,7 @@ from passway.crypto import Keyring
 from passway.store import sealed
 from passway.store.notification_tables import destinations
 from passway.store.sql.base import Tx
-from passway.store.sql_outbox import aad_destination_secret
+from passway.store.sql.outbox import aad_destination_secret
 from passway.store.tables import connections, oauth_states, provider_apps
 
 _SEALED: tuple[tuple[sa.Table, str, Callable[[str], str]], ...] = (

@@ -18,7 +18,7 @@ from passway.records import (
     ProviderApp,
 )
 from passway.store.changes import Listeners
-from passway.store.memory_notifications import MemoryNotificationStore
+from passway.store.memory.notifications import MemoryNotificationStore
 
 _T = TypeVar("_T", ApiKey, Integration, Connection, Installation, ProviderApp)
 

@@ -22,8 +22,8 @@ from passway.records import Change, Installation, ProviderApp
 from passway.store.changes import Listeners
 from passway.store.engine import WRITE_OPTION
 from passway.store.notifications import NotificationEvent, OutboxSignal
-from passway.store.sql_notifications import SqlNotificationStore
-from passway.store.sql_outbox import write_outbox
+from passway.store.sql.notifications import SqlNotificationStore
+from passway.store.sql.outbox import write_outbox
 from passway.store.tables import (
     changes,
     projects,

@@ -37,7 +37,7 @@ from passway.store.notifications import (
     OutboxSignal,
     Route,
 )
-from passway.store.sql_outbox import (
+from passway.store.sql.outbox import (
     aad_destination_secret,
     delivery_from_row,
     event_from_row,
