@@ -109,6 +109,9 @@ class PasswayApp:
         if kind == "http":
             if self._proxy is None or self._management is None:
                 raise RuntimeError("Passway received a request before start-up completed")
+            # The head's headers, frozen now: a server may hand over the list its parser keeps
+            # appending a chunked body's trailers to (uvicorn does); trailers are not headers.
+            scope["headers"] = list(scope["headers"])
             if is_proxy_call(scope):
                 await self._proxy(scope, receive, send)
             else:

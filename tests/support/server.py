@@ -28,6 +28,7 @@ import httpx
 import uvicorn
 
 from passway.asgi import PasswayApp
+from passway.http1.server.uvicorn_protocol import TrailerSafeHttpToolsProtocol
 from passway.settings import Settings
 
 ADMIN_KEY = "pw-test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -87,6 +88,7 @@ async def serve_passway(settings: Settings) -> AsyncIterator[ServedPassway]:
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=2,
+        http=TrailerSafeHttpToolsProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

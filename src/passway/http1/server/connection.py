@@ -172,6 +172,10 @@ class ClientConnection(asyncio.Protocol):
         self._head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            # A chunked body's trailer section: never a request header (RFC 9110 6.5). The list
+            # was handed to the call as its scope's headers, so nothing is added to it now.
+            return
         name = name.lower()
         self._headers.append((name, value))
         self._head_size += len(name) + len(value)
