@@ -95,6 +95,13 @@ class PasswayApp:
         self._proxy = None
         self._management = None
 
+    def handlers(self) -> tuple[ASGIApp, ASGIApp]:
+        """The proxy handler and the management app, for servers that route by port
+        (``passway.frontdoor``); available between start-up and shut-down."""
+        if self._proxy is None or self._management is None:
+            raise RuntimeError("Passway has not started")
+        return self._proxy, self._management
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PasswayApp]:
         """Start and stop the app around a block (tests drive the app in-process with this)."""

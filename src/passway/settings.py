@@ -67,6 +67,14 @@ class Settings:
     redis_key_prefix: str = "passway:"
     log_level: str = "info"
     access_log: bool = False
+    # Front door (``passway.frontdoor``). An optional second listener for the management API, the
+    # OAuth callback and pages; when set, the main port serves proxy calls and /healthz only.
+    # None: everything on the main port. 0: any free port (tests).
+    admin_port: int | None = None
+    # Address of that listener (empty: the main port's ``host``).
+    admin_host: str = ""
+    # A request head (request line and headers) must arrive completely within this many seconds.
+    header_timeout: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -86,6 +94,11 @@ class Settings:
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file if self.key_file is not None else self.data_dir / "encryption.keys"
+
+    @property
+    def admin_port_host(self) -> str:
+        """Where the admin listener binds: ``admin_host``, else the main port's ``host``."""
+        return self.admin_host or self.host
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -145,6 +158,15 @@ def _validate(settings: Settings) -> None:
             )
         if settings.proxy_port == settings.port:
             raise ConfigurationError("PASSWAY_PROXY_PORT must differ from PASSWAY_PORT")
+    if settings.admin_port is not None:
+        if not 0 <= settings.admin_port < 65536:
+            raise ConfigurationError(
+                "PASSWAY_ADMIN_PORT must be between 0 (any free port) and 65535"
+            )
+        if settings.admin_port == settings.port and settings.admin_port_host == settings.host:
+            raise ConfigurationError("PASSWAY_ADMIN_PORT must differ from PASSWAY_PORT")
+    if settings.header_timeout <= 0:
+        raise ConfigurationError("PASSWAY_HEADER_TIMEOUT must be positive")
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")

@@ -126,7 +126,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         error = NotFound(f"No route for {request.method} {request.url.path}.")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        # Starlette names the route's methods in its Allow header (RFC 9110 15.5.6: required).
+        allow = (exc.headers or {}).get("Allow")
+        error = MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}.",
+            headers={"Allow": allow} if allow else None,
+        )
     elif exc.status_code == 401:
         error = Unauthenticated()
     elif exc.status_code == 403:

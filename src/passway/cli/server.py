@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
-import os
 from typing import Any
 
 import click
@@ -29,10 +27,20 @@ def _log_config(level: str) -> dict[str, Any]:
 @click.option("--host", help="Address to listen on (PASSWAY_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (PASSWAY_PORT, default 8080).")
 @click.option(
+    "--admin-host",
+    help="Address of the admin port (PASSWAY_ADMIN_HOST, default: the same as --host).",
+)
+@click.option(
+    "--admin-port",
+    type=int,
+    help="Serve the management API, OAuth callback and pages on this port instead of the main "
+    "one, which then serves proxy calls and /healthz only (PASSWAY_ADMIN_PORT, default off).",
+)
+@click.option(
     "--proxy-port",
     type=int,
-    help="Also serve proxy calls on this port, without uvicorn: about a quarter less CPU per "
-    "call (PASSWAY_PROXY_PORT, default off).",
+    help="Deprecated: proxy calls take the same fast path on the main port. Opens one more port "
+    "serving proxy calls only (PASSWAY_PROXY_PORT, default off).",
 )
 @click.option("--workers", type=int, help="Worker processes (PASSWAY_WORKERS, default 1).")
 @click.option("--database-url", help="Database URL (PASSWAY_DATABASE_URL; default SQLite).")
@@ -42,63 +50,40 @@ def serve(
     ctx: click.Context,
     host: str | None,
     port: int | None,
+    admin_host: str | None,
+    admin_port: int | None,
     proxy_port: int | None,
     workers: int | None,
     database_url: str | None,
 ) -> None:
     """Run the Passway server (proxy and management API)."""
-    import uvicorn
+    from passway.frontdoor import run as run_front_door
 
     settings = settings_from(
         ctx,
         host=host,
         port=port,
+        admin_host=admin_host,
+        admin_port=admin_port,
         proxy_port=proxy_port,
         workers=workers,
         database_url=database_url,
     )
-    # Workers re-read the environment (uvicorn factory), so the flags travel through it.
-    for name, value in (
-        ("HOST", settings.host),
-        ("PORT", settings.port),
-        ("WORKERS", settings.workers),
-        ("DATABASE_URL", settings.database_url),
-        ("DATA_DIR", settings.data_dir),
-        ("PROXY_PORT", "" if settings.proxy_port is None else settings.proxy_port),
-    ):
-        os.environ[f"PASSWAY_{name}"] = str(value)
-    proxy_note = (
-        f"; proxy calls also on http://{settings.host}:{settings.proxy_port}"
-        if settings.proxy_port is not None
-        else ""
-    )
-    click.echo(
-        f"Passway listening on http://{settings.host}:{settings.port} "
-        f"({settings.workers} worker{'s' if settings.workers != 1 else ''}); "
-        f"API docs at /docs{proxy_note}",
-        err=True,
-    )
-    uvicorn.run(
-        "passway.bootstrap:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        log_config=_log_config(settings.log_level),
-        # The provider's own Date and Server headers are relayed; uvicorn must not add second ones.
-        server_header=False,
-        date_header=False,
-        # Passway is addressed directly; X-Forwarded-* from clients must not rewrite the peer.
-        proxy_headers=False,
-        # Longer than client pools keep idle connections (uvicorn's own default is 5 s); uvicorn
-        # counts whole seconds.
-        timeout_keep_alive=max(1, math.ceil(settings.keep_alive_timeout)),
-    )
+    workers_note = f"{settings.workers} worker{'s' if settings.workers != 1 else ''}"
+    if settings.admin_port is not None:
+        where = (
+            f"Passway serving proxy calls on http://{settings.host}:{settings.port}, "
+            f"the management API and API docs (/docs) on "
+            f"http://{settings.admin_port_host}:{settings.admin_port}"
+        )
+    else:
+        where = f"Passway listening on http://{settings.host}:{settings.port}; API docs at /docs"
+    if settings.proxy_port is not None:
+        where += f"; proxy calls also on http://{settings.host}:{settings.proxy_port} (deprecated)"
+    click.echo(f"{where} ({workers_note})", err=True)
+    status = run_front_door(settings, _log_config(settings.log_level))
+    if status:
+        raise SystemExit(status)
 
 
 @click.command()
