@@ -72,6 +72,7 @@ class PasswayApp:
                 host=self.settings.host,
                 port=self.settings.proxy_port,
                 keep_alive_timeout=self.settings.keep_alive_timeout,
+                header_timeout=self.settings.header_timeout,
                 access_log=self.settings.access_log,
             )
             await listener.start()

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passway import problems
@@ -120,14 +121,32 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(error, request.scope)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's own ``Allow`` names only those of
+    the first route matching the path, and FastAPI makes one route per method). Only a 405
+    pays for asking each route about each method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: PasswayError
     if exc.status_code == 404:
         error = NotFound(f"No route for {request.method} {request.url.path}.")
     elif exc.status_code == 405:
-        # Starlette names the route's methods in its Allow header (RFC 9110 15.5.6: required).
-        allow = (exc.headers or {}).get("Allow")
+        # RFC 9110 15.5.6: a 405 names the methods the resource takes.
+        allow = allowed_methods(request)
         error = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}.",
             headers={"Allow": allow} if allow else None,
