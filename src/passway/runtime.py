@@ -36,6 +36,7 @@ class Runtime:
     upstream: Http1Client
 
     async def aclose(self) -> None:
+        await self.tokens.aclose()
         await self.fleet.aclose()
         await self.upstream.aclose()
         await self.http.close()

@@ -75,6 +75,11 @@ class Settings:
     admin_host: str = ""
     # A request head (request line and headers) must arrive completely within this many seconds.
     header_timeout: float = 10.0
+    # Database outage: cached proxy resolutions keep serving for this many seconds after the last
+    # good read of the change feed (a key revoked meanwhile works until then or until it is back).
+    stale_cache_ttl: float = 300.0
+    # The longest a call waits for another process's token refresh before 503 token_refresh_pending.
+    refresh_wait: float = 10.0
 
     @property
     def resolved_database_url(self) -> str:
@@ -167,6 +172,10 @@ def _validate(settings: Settings) -> None:
             raise ConfigurationError("PASSWAY_ADMIN_PORT must differ from PASSWAY_PORT")
     if settings.header_timeout <= 0:
         raise ConfigurationError("PASSWAY_HEADER_TIMEOUT must be positive")
+    if settings.stale_cache_ttl < 0:
+        raise ConfigurationError("PASSWAY_STALE_CACHE_TTL must not be negative")
+    if settings.refresh_wait <= 0:
+        raise ConfigurationError("PASSWAY_REFRESH_WAIT must be positive")
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -34,6 +35,7 @@ from passway.errors import (
     Unauthenticated,
 )
 from passway.errors import Issue as IssueRecord
+from passway.store.outage import is_store_outage, store_unavailable
 
 log = logging.getLogger("passway.api")
 SUBSYSTEM = "api"
@@ -162,7 +164,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(error, request.scope)
 
 
+async def _store_error(request: Request, exc: Exception) -> Response:
+    """A database outage is a 503 ``store_unavailable`` (retry later); anything else is a bug."""
+    if not is_store_outage(exc):
+        raise exc
+    log.warning(
+        "%s %s refused: the database is unavailable (%s)", request.method, request.url.path, exc
+    )
+    return problem_response(store_unavailable(), request.scope)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OSError, _store_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(PasswayError, _passway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -37,6 +37,7 @@ from passway.proxy.resolve import ProxyTarget, Resolver
 from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
 from passway.records import Change
+from passway.store.outage import is_store_outage, store_unavailable
 
 if TYPE_CHECKING:
     from passway.asgi_types import Message, Receive, Scope, Send
@@ -110,6 +111,7 @@ class ProxyHandler:
             self._resolver.on_change,
             self._resolver.clear,
             settings.cache_poll_interval,
+            stale_ttl=settings.stale_cache_ttl,
         )
         self._id_prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -148,9 +150,14 @@ class ProxyHandler:
             # makes the server close the connection, so the client sees a broken response (never a
             # clean short one), and the log gets one line instead of a traceback.
             return
-        except Exception:
+        except Exception as exc:
             if exchange.started:
                 raise
+            if is_store_outage(exc):
+                # An outage, not a bug: the client may retry (cached calls go on meanwhile).
+                logger.warning("proxy call refused: the database is unavailable (%s)", exc)
+                await self._answer_problem(scope, exchange, store_unavailable())
+                return
             logger.exception("proxy call failed unexpectedly")
             await self._answer_problem(scope, exchange, PasswayError())
 
