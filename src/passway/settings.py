@@ -51,8 +51,9 @@ class Settings:
     refresh_margin: float = 60.0
     # After a failed refresh (not a revoked grant) the connection is not retried for this long.
     refresh_cooldown: float = 15.0
-    # A refresh lease older than this is considered abandoned (its holder died).
-    refresh_lease_ttl: float = 30.0
+    # A refresh lease not renewed for this long is considered abandoned (its holder died); a live
+    # holder renews it every third of this.
+    refresh_lease_ttl: float = 5.0
     # Request bodies up to this size are buffered so the call can be replayed after a 401.
     replay_buffer_limit: int = 1024 * 1024
     # How often a worker polls the change feed to drop stale cache entries.

@@ -86,14 +86,15 @@ class TokenManager:
         self._cooldowns = Cooldowns(
             settings.refresh_cooldown, fleet if fleet is not None else MemoryFleet()
         )
-        # The token call must finish well inside the lease, or a second holder could start.
-        self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_lease_ttl / 2))
+        # The holder renews its lease while the token call runs; the call is bounded by how long
+        # anyone is willing to wait for it.
+        self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_wait))
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._leased = LeasedRefresh(
             store,
             owner=owner,
             lease_ttl=settings.refresh_lease_ttl,
-            wait_limit=settings.refresh_lease_ttl + self._token_timeout + 5.0,
+            wait_limit=settings.refresh_wait,
             clock=clock,
         )
 
