@@ -233,4 +233,3 @@ async def test_short_lived_tokens_are_not_refreshed_on_every_call(tmp_path: Path
                 answer = await client.get("/items", headers=setup.proxy_headers())
                 assert answer.status_code == 200, answer.text
     assert oauth.refresh_calls == 1
-
