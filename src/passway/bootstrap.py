@@ -20,6 +20,7 @@ from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
+from passway.store.key_guard import ensure_keys_for_sealed_data
 from passway.store.protocol import Store
 
 
@@ -61,6 +62,7 @@ def open_fleet(settings: Settings) -> Fleet:
 
 
 async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
+    await ensure_keys_for_sealed_data(settings)  # never a new key beside sealed data
     keyring = Keyring.load_or_create(settings)
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)

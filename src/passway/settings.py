@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +19,20 @@ from passway.errors import ConfigurationError
 _PREFIX = "PASSWAY_"
 
 
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """Where data lives unless ``PASSWAY_DATA_DIR`` says otherwise: ``$XDG_DATA_HOME/passway``,
+    else ``~/.local/share/passway``. Absolute, so the server and the CLI find the same directory
+    wherever they are run from."""
+    xdg = environ.get("XDG_DATA_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "passway"
+    home = environ.get("HOME", "").strip()
+    base = Path(home) if home else Path.home()
+    return base / ".local" / "share" / "passway"
+
+
 def _default_data_dir() -> Path:
-    return Path("passway-data")
+    return default_data_dir(os.environ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +160,9 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
         if key in environ:
             values[f.name] = _convert(f.name, environ[key], str(f.type))
     values.update({k: v for k, v in overrides.items() if v is not None})
+    data_dir = values.get("data_dir") or default_data_dir(environ)
+    # Absolute from here on: a relative PASSWAY_DATA_DIR means the directory it names now.
+    values["data_dir"] = Path(data_dir).expanduser().absolute()
     settings = Settings(**values)
     _validate(settings)
     return settings

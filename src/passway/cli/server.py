@@ -81,6 +81,7 @@ def serve(
     if settings.proxy_port is not None:
         where += f"; proxy calls also on http://{settings.host}:{settings.proxy_port} (deprecated)"
     click.echo(f"{where} ({workers_note})", err=True)
+    click.echo(f"Data directory: {settings.data_dir}", err=True)
     status = run_front_door(settings, _log_config(settings.log_level))
     if status:
         raise SystemExit(status)
