@@ -8,7 +8,10 @@ refused; ``PASSWAY_EGRESS_ALLOW`` lists the hosts and networks an operator wants
 The check runs on the addresses about to be connected to, after DNS resolution: in the proxy's own
 HTTP/1.1 pool (``passway.http1.client.pool``) for proxied calls, and inside the aiohttp connector
 (``GuardedConnector``) for token endpoints. There is no window between the check and the connection
-for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. A refusal
+for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. An operator
+catalog entry may allow its own upstream hosts (``egressAllow``, ``EgressPolicy.extended``): that
+provider's proxied calls are checked against the global list plus its own, and the proxy's pool
+keeps their connections apart from other providers'. A refusal
 raises ``EgressRefused`` (an ``OSError``; aiohttp wraps it in a ``ClientConnectorError`` as it does
 any connection failure) before any socket is opened; the proxy turns it back into
 ``passway.errors.EgressDenied`` with ``egress_denial``.
@@ -158,6 +161,18 @@ class EgressPolicy:
             else:
                 hosts.add(entry)
         return cls(tuple(networks), frozenset(hosts), tuple(suffixes))
+
+    def extended(self, allow: Iterable[str]) -> EgressPolicy:
+        """This policy plus ``allow`` (a provider's own ``egressAllow``); itself when empty, so
+        providers without one share the global policy (and its pooled connections)."""
+        extra = EgressPolicy.from_settings(allow)
+        if not (extra.networks or extra.hosts or extra.host_suffixes):
+            return self
+        return EgressPolicy(
+            self.networks + extra.networks,
+            self.hosts | extra.hosts,
+            self.host_suffixes + extra.host_suffixes,
+        )
 
     def host_allowed(self, host: str) -> bool:
         name = _normalise_host(host)

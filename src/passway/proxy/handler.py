@@ -103,7 +103,7 @@ class ProxyHandler:
         self._runtime = runtime
         self._max_timeout = settings.max_timeout
         self._replay_limit = settings.replay_buffer_limit
-        self._resolver = Resolver(runtime.store, runtime.catalog)
+        self._resolver = Resolver(runtime.store, runtime.catalog, egress=runtime.egress)
         self._timeouts = UpstreamTimeouts(settings.connect_timeout, settings.read_timeout)
         self._fleet = runtime.fleet
         self._watcher = ChangeWatcher(
@@ -188,7 +188,7 @@ class ProxyHandler:
         response: Http1Response | None = None
         try:
             response = await open_upstream(
-                http, method, outgoing.url, outgoing.headers, data, timeout
+                http, method, outgoing.url, outgoing.headers, data, timeout, target.egress
             )
             if response.status == 401 and oauth and replayable and outgoing.access_token:
                 replay = await self._after_rejection(call, target, outgoing.access_token)
@@ -197,7 +197,7 @@ class ProxyHandler:
                     response = None
                     outgoing = self._outgoing(scope, replay)
                     response = await open_upstream(
-                        http, method, outgoing.url, outgoing.headers, data, timeout
+                        http, method, outgoing.url, outgoing.headers, data, timeout, replay.egress
                     )
             extra = await self._after_429(call, target, response) if response.status == 429 else ()
             await relay_response(
