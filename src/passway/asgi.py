@@ -1,9 +1,11 @@
 """The top-level ASGI application: lifespan, and the split between proxy and management calls.
 
 Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to
-the raw-ASGI proxy handler; everything else goes to the management application. With
-``PASSWAY_PROXY_PORT`` set, start-up also opens Passway's own HTTP/1.1 server, a
-second port where the same proxy handler serves proxy calls without uvicorn in between.
+the raw-ASGI proxy handler; everything else goes to the management application. ``passway serve``
+does not call this app per request: its front door (``passway.frontdoor``) drives start-up and
+shut-down and routes each port's requests to ``handlers()`` itself; the app as a whole serves
+those who run it under uvicorn. With the deprecated ``PASSWAY_PROXY_PORT`` set, start-up also
+opens one more port serving proxy calls only.
 """
 
 from __future__ import annotations

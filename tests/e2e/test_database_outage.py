@@ -45,7 +45,9 @@ def pg() -> Iterator[PrivateCluster]:
 
 @pytest.fixture
 def database(pg: PrivateCluster) -> Iterator[PrivateCluster]:
-    """The cluster, running at the start of each test and after it."""
+    """The cluster, running at the start of each test and after it, with a database of the
+    test's own (``database.current``)."""
+    pg.current = pg.new_database()
     yield pg
     with contextlib.suppress(subprocess.CalledProcessError):
         pg.start()  # fails when it is already running
@@ -74,7 +76,7 @@ async def test_cached_calls_outlive_an_outage_for_the_stale_ttl_others_get_503(
         settings = make_settings(
             tmp_path,
             catalog_file=catalog,
-            database_url=database.url,
+            database_url=database.current,
             stale_cache_ttl=4.0,
             cache_poll_interval=0.1,
         )
@@ -154,7 +156,7 @@ async def test_a_token_answer_arriving_during_an_outage_is_stored_once_the_datab
         settings = make_settings(
             tmp_path,
             catalog_file=write_oauth_catalog(tmp_path, oauth.url),
-            database_url=database.url,
+            database_url=database.current,
             cache_poll_interval=0.1,
         )
         async with (
@@ -197,7 +199,7 @@ async def test_no_refresh_starts_while_the_database_is_down(
         settings = make_settings(
             tmp_path,
             catalog_file=write_oauth_catalog(tmp_path, oauth.url),
-            database_url=database.url,
+            database_url=database.current,
             cache_poll_interval=0.1,
         )
         async with (

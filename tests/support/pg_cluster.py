@@ -24,8 +24,10 @@ from pathlib import Path
 def postgres_binaries() -> Path | None:
     """The directory holding ``initdb`` and ``pg_ctl``, or None."""
     found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).parent
+    if found:
+        directory = Path(found).resolve().parent  # where the other tools are (often a symlink)
+        if (directory / "pg_ctl").exists() and (directory / "createdb").exists():
+            return directory
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
             return Path(candidate)
@@ -56,10 +58,22 @@ class PrivateCluster:
         self._user = user
         self.data = root / "data"
         self.port = _free_port()
+        self._databases = 0
+        self.current = self.url  # the database a test works on (``new_database`` sets it)
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url_of("postgres")
+
+    def url_of(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A new empty database on the cluster; its URL."""
+        self._databases += 1
+        name = f"passway_{self._databases}"
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return self.url_of(name)
 
     def _run(self, *args: str) -> None:
         command = [str(self._bin / args[0]), *args[1:]]

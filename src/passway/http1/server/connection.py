@@ -5,8 +5,11 @@ with httptools and running the proxy handler for each, one at a time.
   while one is being answered, it waits in a queue and the socket stops being read until the queue
   is empty, so a pipelining client cannot make Passway buffer without bound.
 - **Limits.** A request head larger than ``MAX_HEAD`` bytes is answered 431; a head that is not
-  HTTP/1.1 is answered 400 (both problem+json, then the connection closes). An idle connection,
-  or one whose next request head is not complete, is closed after the keep-alive timeout.
+  HTTP/1.1, or a body whose framing is broken (chunk sizes, bare LF, too much chunk data), is
+  answered 400 (both problem+json, then the connection closes; a call whose body turns out broken
+  is stopped and answered 400 if nothing of its answer was written yet). An idle connection is
+  closed after the keep-alive timeout, a head still incomplete after the header timeout (counted
+  from its first byte, however slowly the rest trickles in). A chunked body's trailers are dropped.
 - **Failures.** A client that goes away cancels its call (the handler's ``finally`` blocks release
   the provider's connection). A call that ends without completing its response (the provider's
   answer broke off) closes the connection, so the client sees a broken response, never a clean

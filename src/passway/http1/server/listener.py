@@ -1,15 +1,15 @@
-"""The proxy listener: a port that serves proxy calls only, without going through uvicorn.
+"""A listener: one port served by Passway's own HTTP/1.1 server, without uvicorn.
 
-Enabled with ``PASSWAY_PROXY_PORT`` (``passway serve --proxy-port``). The main port keeps serving
-everything (management API and proxy calls, through uvicorn); this port answers proxy calls from a
-plain ``asyncio.Protocol`` (``listener_connection``) that hands each request to the same proxy
-handler, but writes each small answer to the socket in one piece and skips the general-purpose
-server's per-request work. On a 2-core machine a small proxied call costs about a quarter less CPU
-than through uvicorn (``bench/README.md``).
+``passway serve`` opens every port with it (``passway.frontdoor``: the main port, the optional
+admin port, the deprecated ``PASSWAY_PROXY_PORT``). Each connection is a plain
+``asyncio.Protocol`` (``connection``) that hands each request to the port's ASGI handler, writes
+each small answer to the socket in one piece and skips a general-purpose server's per-request
+work. On a 2-core machine a small proxied call costs about a quarter less CPU than through uvicorn
+(``bench/README.md``).
 
-What it serves: requests carrying ``x-amp-proxy-version`` go to the proxy handler; ``GET
-/healthz`` answers ``{"status":"ok"}`` for load balancers; anything else is handed to the proxy
-handler too, which answers 400 ``missing_headers``.
+``GET /healthz`` (without ``x-amp-proxy-version``) answers ``{"status":"ok"}`` for load balancers
+on every port; everything else goes to the handler. A head must complete within the header
+timeout of its first byte, and an idle connection closes after the keep-alive timeout.
 
 Each worker process binds the port with ``SO_REUSEPORT`` and the kernel spreads connections over
 them. On shut-down the listener stops accepting, lets calls in progress finish for up to
