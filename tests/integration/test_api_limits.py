@@ -3,6 +3,7 @@ reject values longer than they are declared)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from support.catalog import APIKEY_BEARER, write_test_catalog
+from support.databases import fresh_postgres_database
 from support.seed import amp_yaml, create_api_key, create_project, deploy, passway_client
 from support.server import ADMIN_KEY, make_settings
 
@@ -34,9 +36,16 @@ async def client(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     catalog = write_test_catalog(tmp_path / "catalog.json", "http://127.0.0.1:9")
-    database_url = POSTGRES_URL if request.param == "postgres" else ""
-    settings = make_settings(tmp_path, catalog_file=catalog, database_url=database_url)
-    async with passway_client(settings) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        # A database of this test's own: its key file is new, and a new key must not be made
+        # beside values sealed by other runs.
+        database_url = (
+            await stack.enter_async_context(fresh_postgres_database(POSTGRES_URL))
+            if request.param == "postgres"
+            else ""
+        )
+        settings = make_settings(tmp_path, catalog_file=catalog, database_url=database_url)
+        client = await stack.enter_async_context(passway_client(settings))
         yield client
 
 

@@ -4,6 +4,7 @@ refuses NUL in text and NaN in JSON, where SQLite keeps them)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -17,6 +18,7 @@ import pytest
 
 from passway.api.input_guard import MAX_BODY_BYTES
 from support.catalog import APIKEY_BEARER, write_test_catalog
+from support.databases import fresh_postgres_database
 from support.seed import (
     amp_yaml,
     create_api_key,
@@ -62,9 +64,16 @@ class World:
 )
 async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
     catalog = write_test_catalog(tmp_path / "catalog.json", "http://127.0.0.1:9")
-    database_url = POSTGRES_URL if request.param == "postgres" else ""
-    settings = make_settings(tmp_path, catalog_file=catalog, database_url=database_url)
-    async with passway_client(settings) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        # A database of this test's own: its key file is new, and a new key must not be made
+        # beside values sealed by other runs.
+        database_url = (
+            await stack.enter_async_context(fresh_postgres_database(POSTGRES_URL))
+            if request.param == "postgres"
+            else ""
+        )
+        settings = make_settings(tmp_path, catalog_file=catalog, database_url=database_url)
+        client = await stack.enter_async_context(passway_client(settings))
         project = await create_project(client, ADMIN_KEY, f"bad-{uuid.uuid4().hex[:12]}")
         key = (await create_api_key(client, ADMIN_KEY, project["id"]))["key"]
         await deploy(client, key, project["id"], amp_yaml("bad-input", APIKEY_BEARER))
