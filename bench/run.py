@@ -5,10 +5,11 @@ Starts nginx as a fast local upstream, then measures each target in turn against
 - ``direct``: the upstream itself (the ceiling);
 - ``nginx-1w`` / ``nginx-2w``: nginx as a reverse proxy injecting a fixed ``Authorization`` header,
   with 1 and 2 worker processes (the practical limit for a proxy);
-- ``passway-1w`` / ``passway-2w``: ``passway serve --workers 1|2 --proxy-port N`` over the full
-  proxy path (API key, installation, connection, credential placement), proxy calls sent to the
-  proxy port (the recommended set-up);
-- ``passway-main-1w`` / ``passway-main-2w``: the same, proxy calls sent to the main port (uvicorn).
+- ``passway-1w`` / ``passway-2w``: ``passway serve --workers 1|2`` over the full proxy path (API
+  key, installation, connection, credential placement), proxy calls sent to the main port (served
+  by Passway's own HTTP/1.1 server since the proxy port was folded into it);
+- ``passway-main-1w`` / ``passway-main-2w``: the same (the names of earlier runs, when the main
+  port was uvicorn's; kept so result files compare).
 
 For each: throughput at fixed concurrency (wrk) and latency at a fixed rate (bench/loadgen.py, open
 loop) for a 1 KB GET and a 64 KB POST; throughput and the proxy's peak resident memory for a 100 MB
@@ -182,9 +183,8 @@ def start_target(
         assert proxy.process is not None
         return Target(name, base, {}, proxy.process.pid, proxy.stop)
     src = Path(args_src[variant]) if variant else SRC
-    # passway-Nw: proxy calls on the proxy listener (PASSWAY_PROXY_PORT, the recommended set-up);
-    # passway-main-Nw: proxy calls on the main port, through uvicorn.
-    proxy_port = None if kind.startswith("passway-main-") else free_port()
+    # passway-Nw and passway-main-Nw: proxy calls on the main port (Passway's own server).
+    proxy_port = None
     passway = PasswayServer(
         work / name, free_port(), workers, upstream.port, TOKEN, src=src, proxy_port=proxy_port
     )

@@ -1,9 +1,11 @@
 """The top-level ASGI application: lifespan, and the split between proxy and management calls.
 
 Any HTTP request carrying ``x-amp-proxy-version`` is a proxy call, whatever its path, and goes to
-the raw-ASGI proxy handler; everything else goes to the management application. With
-``PASSWAY_PROXY_PORT`` set, start-up also opens Passway's own HTTP/1.1 server, a
-second port where the same proxy handler serves proxy calls without uvicorn in between.
+the raw-ASGI proxy handler; everything else goes to the management application. ``passway serve``
+does not call this app per request: its front door (``passway.frontdoor``) drives start-up and
+shut-down and routes each port's requests to ``handlers()`` itself; the app as a whole serves
+those who run it under uvicorn. With the deprecated ``PASSWAY_PROXY_PORT`` set, start-up also
+opens one more port serving proxy calls only.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class PasswayApp:
                 host=self.settings.host,
                 port=self.settings.proxy_port,
                 keep_alive_timeout=self.settings.keep_alive_timeout,
+                header_timeout=self.settings.header_timeout,
                 access_log=self.settings.access_log,
             )
             await listener.start()
@@ -97,6 +100,13 @@ class PasswayApp:
         self._proxy = None
         self._management = None
 
+    def handlers(self) -> tuple[ASGIApp, ASGIApp]:
+        """The proxy handler and the management app, for servers that route by port
+        (``passway.frontdoor``); available between start-up and shut-down."""
+        if self._proxy is None or self._management is None:
+            raise RuntimeError("Passway has not started")
+        return self._proxy, self._management
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PasswayApp]:
         """Start and stop the app around a block (tests drive the app in-process with this)."""
@@ -111,6 +121,9 @@ class PasswayApp:
         if kind == "http":
             if self._proxy is None or self._management is None:
                 raise RuntimeError("Passway received a request before start-up completed")
+            # The head's headers, frozen now: a server may hand over the list its parser keeps
+            # appending a chunked body's trailers to (uvicorn does); trailers are not headers.
+            scope["headers"] = list(scope["headers"])
             if is_proxy_call(scope):
                 await self._proxy(scope, receive, send)
             else:

@@ -26,6 +26,7 @@ from passway.store.connect_sessions import (
     MemoryConnectSessions,
     SqlConnectSessions,
 )
+from passway.store.key_guard import ensure_keys_for_sealed_data
 
 
 async def open_store(settings: Settings, keyring: Keyring) -> Store:
@@ -53,6 +54,7 @@ def open_fleet(settings: Settings) -> Fleet:
 
 
 async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
+    await ensure_keys_for_sealed_data(settings)  # never a new key beside sealed data
     keyring = Keyring.load_or_create(settings)
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)

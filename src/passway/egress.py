@@ -6,10 +6,13 @@ address, the cloud metadata service. By default every address that is not global
 refused; ``PASSWAY_EGRESS_ALLOW`` lists the hosts and networks an operator wants reachable anyway.
 
 The check runs on the addresses about to be connected to, after DNS resolution, in the one HTTP
-client Passway sends everything with (``passway.http1.client``: proxied calls, token endpoints):
-``EgressPolicy`` is its ``AddressGuard``. There is no window between the check and the connection
-for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. A refusal
-raises ``EgressRefused`` (an ``OSError``) before any socket is opened; callers turn it into
+client Passway sends everything with (``passway.http1.client``: proxied calls, token endpoints,
+webhooks): ``EgressPolicy`` is its ``AddressGuard``. There is no window between the check and the
+connection for a DNS answer to change (rebinding), and IP-literal hosts are checked the same way. An
+operator catalog entry may allow its own upstream hosts (``egressAllow``,
+``EgressPolicy.extended``): that provider's proxied calls are checked against the global list plus
+its own, and the pool keeps their connections apart from other providers'. A refusal raises
+``EgressRefused`` (an ``OSError``) before any socket is opened; callers turn it into
 ``passway.errors.EgressDenied`` with ``egress_denial``.
 """
 
@@ -150,6 +153,18 @@ class EgressPolicy:
             else:
                 hosts.add(entry)
         return cls(tuple(networks), frozenset(hosts), tuple(suffixes))
+
+    def extended(self, allow: Iterable[str]) -> EgressPolicy:
+        """This policy plus ``allow`` (a provider's own ``egressAllow``); itself when empty, so
+        providers without one share the global policy (and its pooled connections)."""
+        extra = EgressPolicy.from_settings(allow)
+        if not (extra.networks or extra.hosts or extra.host_suffixes):
+            return self
+        return EgressPolicy(
+            self.networks + extra.networks,
+            self.hosts | extra.hosts,
+            self.host_suffixes + extra.host_suffixes,
+        )
 
     def host_allowed(self, host: str) -> bool:
         name = _normalise_host(host)

@@ -31,7 +31,9 @@ README's error table) and the HTTP ``status`` it maps to::
     ├── UpstreamError                   502 provider_unreachable
     │   ├── TokenEndpointError          502 token_endpoint_error
     │   └── TokenRefreshCoolingDown     503 token_refresh_cooling_down
-    └── UpstreamTimeout                 504 provider_timeout
+    ├── UpstreamTimeout                 504 provider_timeout
+    ├── StoreUnavailable                503 store_unavailable       (the database is unreachable)
+    └── TokenRefreshPending             503 token_refresh_pending   (another holder's refresh)
 """
 
 from __future__ import annotations
@@ -253,3 +255,33 @@ class OAuthStateInvalid(InvalidRequest):
 class OAuthProviderDenied(InvalidRequest):
     code = "oauth_provider_error"
     title = "The provider did not authorize the connection"
+
+
+class StoreUnavailable(PasswayError):
+    """The database cannot be reached: an outage, not a bug. Retry after a short wait."""
+
+    status = 503
+    code = "store_unavailable"
+    title = "The database is unavailable"
+    retryable = True
+
+    def __init__(self, detail: str | None = None, *, retry_after: float | None = 5.0) -> None:
+        super().__init__(detail, retry_after=retry_after)
+
+
+class TokenRefreshPending(PasswayError):
+    """Another process holds the connection's refresh and has not finished within the wait."""
+
+    status = 503
+    code = "token_refresh_pending"
+    title = "The connection's token is being refreshed"
+    retryable = True
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        context: Mapping[str, Any] | None = None,
+        retry_after: float | None = 1.0,
+    ) -> None:
+        super().__init__(detail, context=context, retry_after=retry_after)

@@ -43,6 +43,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.deliverer.aclose()
+        await self.tokens.aclose()
         await self.fleet.aclose()
         await self.http.aclose()
         await self.store.close()

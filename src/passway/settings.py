@@ -11,11 +11,12 @@ rule below, stops start-up with one ``ConfigurationError`` naming the variable.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources import EnvSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
@@ -23,6 +24,22 @@ from pydantic_settings.sources.utils import parse_env_vars
 from passway.errors import ConfigurationError
 
 _PREFIX = "PASSWAY_"
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """Where data lives unless ``PASSWAY_DATA_DIR`` says otherwise: ``$XDG_DATA_HOME/passway``,
+    else ``~/.local/share/passway``. Absolute, so the server and the CLI find the same directory
+    wherever they are run from."""
+    xdg = environ.get("XDG_DATA_HOME", "").strip()
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "passway"
+    home = environ.get("HOME", "").strip()
+    base = Path(home) if home else Path.home()
+    return base / ".local" / "share" / "passway"
+
+
+def _default_data_dir() -> Path:
+    return default_data_dir(os.environ)
 
 
 class Settings(BaseSettings):
@@ -38,7 +55,7 @@ class Settings(BaseSettings):
     # a quarter less CPU per call. None: off. 0: any free port (tests).
     proxy_port: int | None = None
     workers: int = 1
-    data_dir: Path = Path("passway-data")
+    data_dir: Path = Field(default_factory=_default_data_dir)
     # Empty means the embedded SQLite file ``<data_dir>/passway.db``.
     database_url: str = ""
     # Encryption keys: ``kid:base64(32 bytes)`` entries, comma separated, newest last. Empty means
@@ -57,8 +74,9 @@ class Settings(BaseSettings):
     refresh_margin: float = 60.0
     # After a failed refresh (not a revoked grant) the connection is not retried for this long.
     refresh_cooldown: float = 15.0
-    # A refresh lease older than this is considered abandoned (its holder died).
-    refresh_lease_ttl: float = 30.0
+    # A refresh lease not renewed for this long is considered abandoned (its holder died); a live
+    # holder renews it every third of this.
+    refresh_lease_ttl: float = 5.0
     # Request bodies up to this size are buffered so the call can be replayed after a 401.
     replay_buffer_limit: int = 1024 * 1024
     # How often a worker polls the change feed to drop stale cache entries.
@@ -73,6 +91,20 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "passway:"
     log_level: str = "info"
     access_log: bool = False
+    # Front door (``passway.frontdoor``). An optional second listener for the management API, the
+    # OAuth callback and pages; when set, the main port serves proxy calls and /healthz only.
+    # None: everything on the main port. 0: any free port (tests).
+    admin_port: int | None = None
+    # Address of that listener (empty: the main port's ``host``).
+    admin_host: str = ""
+    # A request head (request line and headers) must arrive completely within this many seconds.
+    header_timeout: float = 10.0
+    # Database outage: cached proxy resolutions keep serving for this many seconds after the last
+    # good read of the change feed (a key revoked meanwhile works until then or until it is back).
+    stale_cache_ttl: float = 300.0
+    # The longest a call waits for another process's token refresh before 503 token_refresh_pending.
+    refresh_wait: float = 10.0
+
     # Notifications (signed webhooks) ---------------------------------------------------------
     # Run the webhook deliverer in this server's workers (off: other instances deliver).
     webhooks_enabled: bool = True
@@ -108,7 +140,7 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("proxy_port", mode="before")
+    @field_validator("proxy_port", "admin_port", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -133,6 +165,11 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file if self.key_file is not None else self.data_dir / "encryption.keys"
+
+    @property
+    def admin_port_host(self) -> str:
+        """Where the admin listener binds: ``admin_host``, else the main port's ``host``."""
+        return self.admin_host or self.host
 
     def replace(self, **changes: Any) -> Settings:
         return self.model_copy(update=changes)
@@ -162,7 +199,11 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
         # Every variable is read as its type even when a flag overrides it: a bad value in the
         # environment is an error whatever the command line says.
         Settings(**values)
-        settings = Settings(**(values | flags)) if flags else Settings(**values)
+        merged = values | flags
+        data_dir = merged.get("data_dir") or default_data_dir(environ)
+        # Absolute from here on: a relative PASSWAY_DATA_DIR means the directory it names now.
+        merged["data_dir"] = Path(data_dir).expanduser().absolute()
+        settings = Settings(**merged)
     except ValidationError as exc:
         raise ConfigurationError(_first_problem(exc)) from None
     _validate(settings)
@@ -189,6 +230,19 @@ def _validate(settings: Settings) -> None:
             )
         if settings.proxy_port == settings.port:
             raise ConfigurationError("PASSWAY_PROXY_PORT must differ from PASSWAY_PORT")
+    if settings.admin_port is not None:
+        if not 0 <= settings.admin_port < 65536:
+            raise ConfigurationError(
+                "PASSWAY_ADMIN_PORT must be between 0 (any free port) and 65535"
+            )
+        if settings.admin_port == settings.port and settings.admin_port_host == settings.host:
+            raise ConfigurationError("PASSWAY_ADMIN_PORT must differ from PASSWAY_PORT")
+    if settings.header_timeout <= 0:
+        raise ConfigurationError("PASSWAY_HEADER_TIMEOUT must be positive")
+    if settings.stale_cache_ttl < 0:
+        raise ConfigurationError("PASSWAY_STALE_CACHE_TTL must not be negative")
+    if settings.refresh_wait <= 0:
+        raise ConfigurationError("PASSWAY_REFRESH_WAIT must be positive")
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")

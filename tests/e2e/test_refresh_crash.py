@@ -150,3 +150,80 @@ async def test_rotation_lost_in_flight_ends_in_one_clear_reauthorization_error(
         assert problem["context"]["connectionId"] == setup.connection_id
         assert problem["context"]["groupRef"] == setup.group_ref
     assert oauth.refresh_calls == 2  # the lost one, and the reuse the provider refused
+
+
+# A dead holder costs the others at most PASSWAY_REFRESH_WAIT -----------------------------------
+def shared_env(tmp_path: Path, oauth: OAuthServer, **overrides: float) -> dict[str, str]:
+    """Settings for two Passway processes sharing one database (the same SQLite file)."""
+    settings = make_settings(
+        tmp_path, catalog_file=write_oauth_catalog(tmp_path, oauth.url), **overrides
+    )
+    return settings_env(settings)
+
+
+async def test_a_dead_holders_lease_is_taken_over_by_another_process_within_the_wait(
+    tmp_path: Path, oauth: OAuthServer
+) -> None:
+    """Process A dies while its token call is parked; a call through process B, made at once,
+    waits for A's lease to expire (2 s, shorter than the 10 s wait), takes it over and succeeds."""
+    env = shared_env(tmp_path, oauth, refresh_lease_ttl=2.0, refresh_wait=10.0)
+    async with run_passway_process(env) as a, run_passway_process(env) as b:
+        async with httpx.AsyncClient(base_url=a) as api:
+            setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
+        oauth.hold_token_calls = "before"
+        await call_then_kill(a, setup, oauth.held)
+        oauth.drop_held_calls = True
+        oauth.release.set()
+        await asyncio.sleep(0.1)
+        oauth.hold_token_calls = None
+        answer = await proxied_call(b, setup)
+    assert answer.status_code == 200, answer.text
+    assert oauth.refresh_calls == 2  # the dropped one, then B's after taking the lease over
+    assert oauth.revoked_grants == 0
+
+
+async def test_a_caller_waiting_past_the_refresh_wait_gets_503_token_refresh_pending(
+    tmp_path: Path, oauth: OAuthServer
+) -> None:
+    """A's lease outlives the wait (30 s against 1 s): B's caller is answered 503
+    ``token_refresh_pending`` (retryable) instead of hanging, and B never calls the token
+    endpoint while the lease is A's."""
+    env = shared_env(tmp_path, oauth, refresh_lease_ttl=30.0, refresh_wait=1.0)
+    async with run_passway_process(env) as a, run_passway_process(env) as b:
+        async with httpx.AsyncClient(base_url=a) as api:
+            setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
+        oauth.hold_token_calls = "before"
+        await call_then_kill(a, setup, oauth.held)
+        oauth.drop_held_calls = True
+        oauth.release.set()
+        await asyncio.sleep(0.1)
+        oauth.hold_token_calls = None
+        answer = await proxied_call(b, setup)
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["x-passway-error"] == "token_refresh_pending"
+    assert int(answer.headers["retry-after"]) >= 1
+    assert answer.json()["retryable"] is True
+    assert oauth.refresh_calls == 1  # only A's
+
+
+async def test_a_live_holder_renews_its_lease_while_its_token_call_runs(
+    tmp_path: Path, oauth: OAuthServer
+) -> None:
+    """A's token call takes twice the lease's ttl (1.5 s): A keeps renewing the lease, so B's
+    caller waits for A's token instead of starting a second refresh; both calls succeed with
+    one token call."""
+    env = shared_env(tmp_path, oauth, refresh_lease_ttl=1.5, refresh_wait=10.0)
+    async with run_passway_process(env) as a, run_passway_process(env) as b:
+        async with httpx.AsyncClient(base_url=a) as api:
+            setup, _, _ = await seed_oauth_proxy_setup(api, oauth)
+        oauth.hold_token_calls = "before"
+        first = asyncio.ensure_future(proxied_call(a, setup))
+        await asyncio.wait_for(oauth.held.wait(), 15)
+        second = asyncio.ensure_future(proxied_call(b, setup))
+        await asyncio.sleep(3.0)  # past the ttl twice over (not a timing assertion)
+        oauth.hold_token_calls = None
+        oauth.release.set()
+        answers = [await first, await second]
+    assert [answer.status_code for answer in answers] == [200, 200], [a.text for a in answers]
+    assert oauth.refresh_calls == 1
+    assert oauth.revoked_grants == 0

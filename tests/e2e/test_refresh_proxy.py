@@ -220,3 +220,16 @@ async def test_reauthorization_makes_the_same_installation_work_again(
     answer = await client.get("/items", headers=setup.proxy_headers())
     assert answer.status_code == 200, answer.text
     assert oauth.refresh_calls == 1  # the one that found the grant revoked; none since
+
+
+async def test_short_lived_tokens_are_not_refreshed_on_every_call(tmp_path: Path) -> None:
+    """Tokens living 20 s under the default 60 s margin: the expired token is refreshed once, and
+    the next calls use the new token (the margin is capped at half of its lifetime)."""
+    async with running_oauth_server(access_ttl=20.0) as oauth:
+        settings = make_settings(tmp_path, catalog_file=write_oauth_catalog(tmp_path, oauth.url))
+        async with passway_client(settings) as client:
+            setup, _, _ = await seed_oauth_proxy_setup(client, oauth)
+            for _ in range(30):
+                answer = await client.get("/items", headers=setup.proxy_headers())
+                assert answer.status_code == 200, answer.text
+    assert oauth.refresh_calls == 1

@@ -226,6 +226,45 @@ def test_serve_with_a_proxy_port_names_it_and_answers_there(cli: Cli) -> None:
     assert f"proxy calls also on http://127.0.0.1:{proxy_port}" in err.decode()
 
 
+def test_serve_with_an_admin_port_keeps_the_management_api_off_the_main_port(cli: Cli) -> None:
+    """``passway serve --admin-port N`` with two workers: the management API answers on the admin
+    port; the main port answers /healthz and refuses management requests as proxy calls lacking
+    their headers; the start-up line names both ports; SIGTERM stops every worker."""
+    port = free_port()
+    admin_port = free_port()
+    while admin_port == port:
+        admin_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PASSWAY_")}
+    env.update(PYTHONPATH=SRC, PASSWAY_ADMIN_API_KEY=ADMIN_KEY, PASSWAY_LOG_LEVEL="warning")
+    command = [sys.executable, "-m", "passway", "--data-dir", str(cli.data_dir), "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+               "--admin-port", str(admin_port)]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
+    admin = f"http://127.0.0.1:{admin_port}"
+    main = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                listing = httpx.get(f"{admin}/v1/projects", headers={"X-Api-Key": ADMIN_KEY})
+                health = httpx.get(f"{main}/healthz")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, "server exited"
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert listing.status_code == 200
+        assert health.status_code == 200 and health.json() == {"status": "ok"}
+        refused = httpx.get(f"{main}/v1/projects", headers={"X-Api-Key": ADMIN_KEY})
+        assert refused.headers["x-passway-error"] == "unsupported_proxy_version"
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert f"proxy calls on {main}" in err.decode()
+    assert f"API docs (/docs) on {admin}" in err.decode()
+
+
 @pytest.fixture
 def oauth_server() -> Iterator[OAuthServer]:
     """The loopback OAuth server on its own event loop in a thread (the CLI runs its own loops)."""

@@ -25,7 +25,13 @@ import pytest_asyncio
 
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
-from support.server import ADMIN_KEY, FRONT_DOORS, make_settings, serve_passway
+from support.server import (
+    ADMIN_KEY,
+    FRONT_DOORS,
+    make_settings,
+    serve_front_door,
+    serve_passway,
+)
 from support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -75,25 +81,19 @@ def _extra_providers() -> list[dict[str, Any]]:
 async def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
-    """Passway with proxy calls going through each front door: uvicorn, then the proxy listener."""
+    """Passway with proxy calls going through each front door: uvicorn, then Passway's own."""
     tmp_path: Path = tmp_path_factory.mktemp("hijack")
-    listener = request.param == "listener"
     async with RecordingUpstream() as upstream, RecordingUpstream() as evil:
         providers = tc.catalog_providers(upstream.url) + _extra_providers()
         catalog_file = tmp_path / "catalog.json"
         catalog_file.write_text(json.dumps({"providers": providers}), encoding="utf-8")
-        extra: dict[str, Any] = {"proxy_port": 0} if listener else {}
-        settings = make_settings(tmp_path, catalog_file=catalog_file, **extra)
-        async with serve_passway(settings) as served:
-            proxy_url = served.url
-            if listener:
-                assert served.app.proxy_listener is not None
-                proxy_url = f"http://127.0.0.1:{served.app.proxy_listener.port}"
-            async with (
-                httpx.AsyncClient(base_url=served.url, timeout=30) as client,
-                httpx.AsyncClient(base_url=proxy_url, timeout=30) as proxy_client,
-            ):
-                yield World(upstream, evil, served.url, served.app, client, proxy_url, proxy_client)
+        settings = make_settings(tmp_path, catalog_file=catalog_file)
+        serving = serve_passway if request.param == "uvicorn" else serve_front_door
+        async with (
+            serving(settings) as served,
+            httpx.AsyncClient(base_url=served.url, timeout=30) as client,
+        ):
+            yield World(upstream, evil, served.url, served.app, client, served.url, client)
         assert evil.requests == [], "the evil upstream was reached"
 
 

@@ -139,12 +139,17 @@ async def test_fresh_token_is_returned_without_any_token_call(
     assert oauth.token_calls == 0
 
 
+def _ago(seconds: float) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
 async def test_token_within_the_margin_is_refreshed_before_it_expires(
     store: MemoryStore, oauth: OAuthServer, http: Http1Client
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
-        make_connection(access_token=access, refresh_token=refresh, expires_in=30)
+        # Issued 45 s ago, 30 s left: within the margin (60 s, capped at half of its 75 s life).
+        make_connection(access_token=access, refresh_token=refresh, expires_in=75, now=_ago(45))
     )
     fresh = await manager(store, oauth, http, refresh_margin=60).ensure_fresh(connection)
     assert access_of(fresh) != access
@@ -222,7 +227,8 @@ async def test_failed_proactive_refresh_still_uses_a_token_that_has_not_expired(
 ) -> None:
     access, refresh = oauth.new_grant()
     connection = await store.create_connection(
-        make_connection(access_token=access, refresh_token=refresh, expires_in=20)
+        # Issued 40 s ago, 20 s left: due (the margin is capped at half of its 60 s life).
+        make_connection(access_token=access, refresh_token=refresh, expires_in=60, now=_ago(40))
     )
     oauth.token_failures = [500]
     tokens = manager(store, oauth, http, refresh_margin=60)

@@ -28,6 +28,7 @@ import httpx
 import uvicorn
 
 from passway.asgi import PasswayApp
+from passway.http1.server.uvicorn_protocol import TrailerSafeHttpToolsProtocol
 from passway.settings import Settings
 
 ADMIN_KEY = "pw-test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -87,6 +88,7 @@ async def serve_passway(settings: Settings) -> AsyncIterator[ServedPassway]:
         server_header=False,
         date_header=False,
         timeout_graceful_shutdown=2,
+        http=TrailerSafeHttpToolsProtocol,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -205,17 +207,41 @@ async def run_passway_process(
             log.close()
 
 
-FrontDoor = Literal["uvicorn", "listener"]
-FRONT_DOORS: tuple[FrontDoor, ...] = ("uvicorn", "listener")
+# Where proxy calls go in a test: "uvicorn" serves the ASGI app (every route on one port);
+# "passway" is ``passway serve``'s main port (Passway's own server, every route on one port);
+# "admin" is ``passway serve`` with an admin port (management there, proxy calls on the main
+# port); "listener" is the deprecated proxy-only port next to uvicorn.
+FrontDoor = Literal["uvicorn", "passway", "admin", "listener"]
+FRONT_DOORS: tuple[FrontDoor, ...] = ("uvicorn", "passway")
+
+
+@dataclass
+class ServedFrontDoor:
+    url: str  # the main port
+    admin_url: str  # the admin port (the main port when there is none)
+    app: PasswayApp
+
+
+@contextlib.asynccontextmanager
+async def serve_front_door(settings: Settings) -> AsyncIterator[ServedFrontDoor]:
+    """What ``passway serve`` runs in one worker, in this event loop: the app and its ports
+    (``settings.port`` and ``settings.admin_port``, 0 for any free port) on 127.0.0.1."""
+    from passway.bootstrap import create_app
+    from passway.frontdoor import open_front_door
+
+    app = create_app(settings)
+    async with open_front_door(app, settings) as door:
+        url = f"http://127.0.0.1:{door.main_port}"
+        admin = door.admin_port
+        yield ServedFrontDoor(url, url if admin is None else f"http://127.0.0.1:{admin}", app)
 
 
 @dataclass
 class ProxyWorld:
     """A recording upstream, a Passway in this process whose catalog points at it, and clients.
 
-    ``url``/``client`` are the main port (management API, seeding); ``proxy_url``/``proxy_client``
-    are where proxy calls go: the main port too with the "uvicorn" front door, the proxy listener's
-    port with the "listener" one.
+    ``url``/``client`` are where the management API is (seeding); ``proxy_url``/``proxy_client``
+    are where proxy calls go (see ``FrontDoor``).
     """
 
     upstream: Any
@@ -232,21 +258,37 @@ class ProxyWorld:
 async def proxy_world(
     tmp_path: Path, *, front_door: FrontDoor = "uvicorn", **overrides: Any
 ) -> AsyncIterator[ProxyWorld]:
-    """``async with proxy_world(tmp_path) as world``: upstream + Passway (SQLite) + httpx clients.
-
-    With ``front_door="listener"`` Passway also opens its proxy listener (``proxy_port=0``) and
-    ``world.proxy_client`` talks to it; with "uvicorn" proxy calls go to the main port.
-    """
+    """``async with proxy_world(tmp_path) as world``: upstream + Passway (SQLite) + httpx clients,
+    served through ``front_door``."""
     from support.catalog import write_test_catalog
     from support.upstream import RecordingUpstream
 
-    if front_door not in FRONT_DOORS:
-        raise ValueError(f"unknown front door {front_door!r}")
     if front_door == "listener":
         overrides.setdefault("proxy_port", 0)
+    elif front_door == "admin":
+        overrides.setdefault("admin_port", 0)
+    elif front_door not in FRONT_DOORS:
+        raise ValueError(f"unknown front door {front_door!r}")
     async with RecordingUpstream() as upstream:
         catalog_file = write_test_catalog(tmp_path / "catalog.json", upstream.url)
         settings = make_settings(tmp_path, catalog_file=catalog_file, **overrides)
+        if front_door in ("passway", "admin"):
+            async with (
+                serve_front_door(settings) as door,
+                httpx.AsyncClient(base_url=door.admin_url, timeout=30) as client,
+                httpx.AsyncClient(base_url=door.url, timeout=30) as proxy_client,
+            ):
+                yield ProxyWorld(
+                    upstream,
+                    door.admin_url,
+                    door.app,
+                    client,
+                    settings,
+                    door.url,
+                    proxy_client,
+                    front_door,
+                )
+            return
         async with (
             serve_passway(settings) as served,
             httpx.AsyncClient(base_url=served.url, timeout=30) as client,

@@ -11,11 +11,26 @@ from passway.settings import Settings, load_settings
 
 
 def test_defaults_need_no_environment() -> None:
-    settings = load_settings({})
+    settings = load_settings({"HOME": "/home/op"})
     assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8080, 1)
     assert settings.resolved_database_url.startswith("sqlite+aiosqlite:///")
-    assert settings.resolved_database_url.endswith("passway-data/passway.db")
-    assert settings.resolved_key_file == Path("passway-data/encryption.keys")
+    assert settings.resolved_database_url.endswith("/home/op/.local/share/passway/passway.db")
+    assert settings.resolved_key_file == Path("/home/op/.local/share/passway/encryption.keys")
+
+
+def test_the_data_directory_is_absolute_and_the_same_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default follows XDG_DATA_HOME (else ~/.local/share); a relative PASSWAY_DATA_DIR
+    names the directory it means when read, made absolute once."""
+    assert load_settings({"XDG_DATA_HOME": "/data/xdg"}).data_dir == Path("/data/xdg/passway")
+    seen = set()
+    for cwd in (tmp_path, tmp_path.parent):
+        monkeypatch.chdir(cwd)
+        seen.add(load_settings({"HOME": "/home/op"}).data_dir)
+    assert seen == {Path("/home/op/.local/share/passway")}
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({"PASSWAY_DATA_DIR": "rel"}).data_dir == tmp_path / "rel"
 
 
 def test_every_type_is_read_from_its_variable() -> None:

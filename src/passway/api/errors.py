@@ -19,8 +19,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passway import problems
@@ -34,6 +36,7 @@ from passway.errors import (
     Unauthenticated,
 )
 from passway.errors import Issue as IssueRecord
+from passway.store.outage import is_store_outage, store_unavailable
 
 log = logging.getLogger("passway.api")
 SUBSYSTEM = "api"
@@ -115,13 +118,36 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return problem_response(error, request.scope)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes on this path (Starlette's own ``Allow`` names only those of
+    the first route matching the path, and FastAPI makes one route per method). Only a 405
+    pays for asking each route about each method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     error: PasswayError
     if exc.status_code == 404:
         error = NotFound(f"No route for {request.method} {request.url.path}.")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        # RFC 9110 15.5.6: a 405 names the methods the resource takes.
+        allow = allowed_methods(request)
+        error = MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}.",
+            headers={"Allow": allow} if allow else None,
+        )
     elif exc.status_code == 401:
         error = Unauthenticated()
     elif exc.status_code == 403:
@@ -133,7 +159,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return problem_response(error, request.scope)
 
 
+async def _store_error(request: Request, exc: Exception) -> Response:
+    """A database outage is a 503 ``store_unavailable`` (retry later); anything else is a bug."""
+    if not is_store_outage(exc):
+        raise exc
+    log.warning(
+        "%s %s refused: the database is unavailable (%s)", request.method, request.url.path, exc
+    )
+    return problem_response(store_unavailable(), request.scope)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OSError, _store_error)
+    app.add_exception_handler(SQLAlchemyError, _store_error)
     app.add_exception_handler(PasswayError, _passway_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

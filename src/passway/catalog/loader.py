@@ -163,6 +163,7 @@ def parse_provider(raw: Mapping[str, Any]) -> Provider:
         },
         auth_health_check_url=raw.get("authHealthCheckURL"),
         labels={k: str(v) for k, v in (raw.get("labels") or {}).items()},
+        egress_allow=_tuple(raw.get("egressAllow")),
     )
 
 

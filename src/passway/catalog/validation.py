@@ -6,6 +6,7 @@ Every problem is reported with the provider and the field, all at once, so that 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -101,7 +102,24 @@ _FIELDS: Mapping[str, tuple[Callable[[Any], bool], str]] = {
     "modules": (_is_dict, "an object"),
     "authHealthCheckURL": (_is_str, "a string"),
     "labels": (_is_str_map, "an object of strings"),
+    "egressAllow": (_is_str_list, "a list of strings"),
 }
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+_EGRESS_HOST = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*\.?\Z")
+
+
+def _egress_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``egressAllow`` entries: a host name, ``*.suffix``, an IP address or a CIDR."""
+    for index, entry in enumerate(raw.get("egressAllow") or ()):
+        text = entry.strip().strip("[]")
+        try:
+            ipaddress.ip_network(text, strict=False)
+            continue
+        except ValueError:
+            pass
+        if "/" in text or not _EGRESS_HOST.match(text):
+            yield f"egressAllow[{index}]", "must be a host name, *.suffix, IP address or CIDR"
 
 
 def validate_provider(raw: Any, label: str) -> list[CatalogIssue]:
@@ -148,6 +166,7 @@ def _problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     yield from _proxy_value_problems(raw)
     if raw.get("tokenRequest") is not None:
         yield from token_request_problems(raw["tokenRequest"], auth)
+    yield from _egress_problems(raw)
 
 
 def _url_problems(raw: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

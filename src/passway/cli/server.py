@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import math
-import os
 from typing import Any
 
 import click
 
 from passway.cli.common import friendly_errors, run, settings_from
-from passway.cli.launch import check_before_start, run_uvicorn
-from passway.cli.settings_options import flag_values, settings_environment, settings_options
+from passway.cli.launch import announcement, check_before_start
+from passway.cli.settings_options import flag_values, settings_options
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -34,32 +32,18 @@ def _log_config(level: str) -> dict[str, Any]:
 def serve(ctx: click.Context, /, **options: Any) -> None:
     """Run the Passway server (proxy and management API). Every setting has a flag here; secrets
     (PASSWAY_ADMIN_API_KEY, PASSWAY_ENCRYPTION_KEYS) come from the environment only."""
+    from passway.frontdoor import run as run_front_door
+
     settings = settings_from(ctx, **flag_values(options))
     check_before_start(settings)
-    # Workers re-read the environment (uvicorn factory), so the flags travel through it.
-    os.environ.update(settings_environment(settings))
-    run_uvicorn(
-        settings,
-        app="passway.bootstrap:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        log_config=_log_config(settings.log_level),
-        # The provider's own Date and Server headers are relayed; uvicorn must not add second ones.
-        server_header=False,
-        date_header=False,
-        # Passway is addressed directly; X-Forwarded-* from clients must not rewrite the peer.
-        proxy_headers=False,
-        # Longer than client pools keep idle connections (uvicorn's own default is 5 s); uvicorn
-        # counts whole seconds.
-        timeout_keep_alive=max(1, math.ceil(settings.keep_alive_timeout)),
-    )
+    click.echo(f"Data directory: {settings.data_dir}", err=True)
+
+    def announce() -> None:
+        click.echo(announcement(settings), err=True)
+
+    status = run_front_door(settings, _log_config(settings.log_level), on_ready=announce)
+    if status:
+        raise SystemExit(status)
 
 
 @click.command()

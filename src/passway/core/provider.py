@@ -129,6 +129,9 @@ class Provider:
     modules: Mapping[str, Module] = field(default_factory=dict)
     auth_health_check_url: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Private or loopback hosts and networks this provider's calls may reach, on top of
+    # PASSWAY_EGRESS_ALLOW (operator catalog ``egressAllow``: host names, ``*.suffix``, IPs, CIDRs).
+    egress_allow: tuple[str, ...] = ()
 
     def module(self, name: str) -> Module | None:
         return self.modules.get(name)

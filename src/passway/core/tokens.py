@@ -116,6 +116,8 @@ def is_grant_revoked(error_code: str | None) -> bool:
 def expires_within(token: OAuthToken | None, now: datetime, margin_seconds: float) -> bool:
     """True when ``token`` is missing or expires within ``margin_seconds`` of ``now``.
 
+    The margin is never more than half of the token's lifetime (when its issue time is known): a
+    provider whose tokens live 20 s is refreshed every 10 s, not on every call under a 60 s margin.
     A token with no known expiry is treated as fresh: we cannot predict its end, and the reactive
     path (a provider 401 forces one refresh) covers it.
     """
@@ -123,7 +125,15 @@ def expires_within(token: OAuthToken | None, now: datetime, margin_seconds: floa
         return True
     if token.expires_at is None:
         return False
-    return token.expires_at - timedelta(seconds=margin_seconds) <= now
+    return token.expires_at - timedelta(seconds=refresh_margin(token, margin_seconds)) <= now
+
+
+def refresh_margin(token: OAuthToken, margin_seconds: float) -> float:
+    """``margin_seconds``, capped at half of the token's lifetime when its issue time is known."""
+    if token.issued_at is None or token.expires_at is None:
+        return margin_seconds
+    lifetime = (token.expires_at - token.issued_at).total_seconds()
+    return max(0.0, min(margin_seconds, lifetime / 2))
 
 
 def credentials_after_token_response(

@@ -11,23 +11,28 @@ Two layers:
   connection no longer needs refreshing (they use the holder's token) or the lease frees up (then
   one of them takes it). Nobody calls the token endpoint without holding the lease.
 
-A holder that dies leaves its lease to expire after ``ttl``; the next process then refreshes with
-the refresh token that is stored. The token call's timeout is kept well under the ttl so that a live
-holder never outlasts its own lease. Lease times come from each instance's clock: instances sharing
-a database need clocks in step to well within the ttl (NTP gives milliseconds; the default ttl is
-30 seconds).
+The holder renews its lease every third of ``ttl`` while it works, so a live holder keeps it however
+long its token call takes, and a holder that dies leaves it to expire within ``ttl``; the next
+process then refreshes with the refresh token that is stored. Nobody waits longer than
+``wait_limit`` (``PASSWAY_REFRESH_WAIT``): a caller still waiting then gets 503
+``token_refresh_pending`` (retryable), never a hang. Lease times come from each instance's clock:
+instances sharing a database need clocks in step to well within the ttl (NTP gives milliseconds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from passway.errors import NotFound, TokenEndpointError
+from passway.errors import NotFound, TokenRefreshPending
 from passway.records import Connection
 from passway.store.protocol import ConnectionStore
+
+logger = logging.getLogger(__name__)
 
 NeedsRefresh = Callable[[Connection], bool]
 Clock = Callable[[], datetime]
@@ -98,6 +103,7 @@ class LeasedRefresh:
             if await self._store.acquire_refresh_lease(
                 connection_id, self._owner, self._clock(), self._ttl
             ):
+                renewing = asyncio.create_task(self._renew(connection_id))
                 try:
                     current = await self._read(connection_id)
                     check_usable(current)
@@ -105,16 +111,36 @@ class LeasedRefresh:
                         return current
                     return await refresh(current)
                 finally:
+                    renewing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewing
                     await asyncio.shield(
                         self._store.release_refresh_lease(connection_id, self._owner)
                     )
             if time.monotonic() >= deadline:
-                raise TokenEndpointError(
-                    "Timed out waiting for another process to refresh the connection's token",
+                raise TokenRefreshPending(
+                    "Another process is refreshing the connection's token and has not finished "
+                    "yet; retry shortly",
                     context={"connectionId": connection_id},
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+    async def _renew(self, connection_id: str) -> None:
+        """Extend our lease every third of its ttl while we hold it (a renewal that fails is
+        tried again at the next beat; the lease is ours until it expires)."""
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                kept = await self._store.acquire_refresh_lease(
+                    connection_id, self._owner, self._clock(), self._ttl
+                )
+            except Exception:  # noqa: BLE001 - the database blinked: try at the next beat
+                logger.warning("could not renew the refresh lease of %s", connection_id)
+                continue
+            if not kept:
+                logger.warning("lost the refresh lease of %s to another process", connection_id)
+                return
 
     async def _read(self, connection_id: str) -> Connection:
         current = await self._store.get_connection_by_id(connection_id)

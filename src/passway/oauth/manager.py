@@ -52,9 +52,11 @@ from passway.oauth.cooldown import Cooldowns
 from passway.oauth.coordination import Clock, LeasedRefresh, NeedsRefresh, SingleFlight
 from passway.oauth.credentials_source import client_auth_for
 from passway.oauth.persist import mark_revoked, reauthorization_error, store_new_tokens
+from passway.oauth.unstored import UnstoredTokens
 from passway.records import AuthScheme, Connection, Credentials
 from passway.settings import Settings
 from passway.store.notifications import NotificationStore
+from passway.store.outage import is_store_outage, store_unavailable
 from passway.store.protocol import Store
 
 
@@ -84,17 +86,19 @@ class TokenManager:
         self._settings = settings
         self._clock = clock
         self._flights = SingleFlight()
+        self._unstored = UnstoredTokens(store, clock)
         self._cooldowns = Cooldowns(
             settings.refresh_cooldown, fleet if fleet is not None else MemoryFleet()
         )
-        # The token call must finish well inside the lease, or a second holder could start.
-        self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_lease_ttl / 2))
+        # The holder renews its lease while the token call runs; the call is bounded by how long
+        # anyone is willing to wait for it.
+        self._token_timeout = max(1.0, min(settings.read_timeout, settings.refresh_wait))
         owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._leased = LeasedRefresh(
             store,
             owner=owner,
             lease_ttl=settings.refresh_lease_ttl,
-            wait_limit=settings.refresh_lease_ttl + self._token_timeout + 5.0,
+            wait_limit=settings.refresh_wait,
             clock=clock,
         )
 
@@ -205,7 +209,23 @@ class TokenManager:
         )
 
     async def _coordinated(self, connection_id: str, needs_refresh: NeedsRefresh) -> Connection:
-        """Share an in-flight refresh; join it, then start another only if ours is still due."""
+        """Share an in-flight refresh; join it, then start another only if ours is still due.
+
+        A database outage is ``StoreUnavailable``: no refresh starts when its result could not be
+        stored (the lease itself is a write), and a token answer kept during an outage is stored
+        before this process refreshes the connection again."""
+        try:
+            if connection_id in self._unstored:
+                await self._unstored.flush(connection_id)
+            return await self._coordinated_once(connection_id, needs_refresh)
+        except Exception as exc:
+            if not isinstance(exc, PasswayError) and is_store_outage(exc):
+                raise store_unavailable() from None
+            raise
+
+    async def _coordinated_once(
+        self, connection_id: str, needs_refresh: NeedsRefresh
+    ) -> Connection:
         for _ in range(2):
             joined = connection_id in self._flights
             result = await self._flights.run(
@@ -252,7 +272,16 @@ class TokenManager:
             await self._report_refresh_error(current, error)
             raise
         self._cooldowns.clear(current.id)
-        return await store_new_tokens(self._store, current, response, self._clock())
+        try:
+            return await store_new_tokens(self._store, current, response, self._clock())
+        except Exception as exc:
+            if not is_store_outage(exc):
+                raise
+            self._unstored.keep(current, response)  # stored when the database is back
+            raise store_unavailable() from None
+
+    async def aclose(self) -> None:
+        await self._unstored.aclose()
 
     async def _report_refresh_error(self, connection: Connection, error: PasswayError) -> None:
         """A ``connection.error`` for a failed refresh (once per cooldown: the next attempt waits

@@ -38,6 +38,7 @@ from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.token_step import TokenSteps
 from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
 from passway.records import Change
+from passway.store.outage import is_store_outage, store_unavailable
 
 if TYPE_CHECKING:
     from passway.asgi_types import Message, Receive, Scope, Send
@@ -103,7 +104,7 @@ class ProxyHandler:
         self._runtime = runtime
         self._max_timeout = settings.max_timeout
         self._replay_limit = settings.replay_buffer_limit
-        self._resolver = Resolver(runtime.store, runtime.catalog)
+        self._resolver = Resolver(runtime.store, runtime.catalog, egress=runtime.egress)
         self._token_steps = TokenSteps(runtime.http, timeout=min(settings.read_timeout, 60.0))
         self._timeouts = UpstreamTimeouts(settings.connect_timeout, settings.read_timeout)
         self._fleet = runtime.fleet
@@ -112,6 +113,7 @@ class ProxyHandler:
             self._resolver.on_change,
             self._resolver.clear,
             settings.cache_poll_interval,
+            stale_ttl=settings.stale_cache_ttl,
         )
         self._id_prefix = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -150,9 +152,14 @@ class ProxyHandler:
             # makes the server close the connection, so the client sees a broken response (never a
             # clean short one), and the log gets one line instead of a traceback.
             return
-        except Exception:
+        except Exception as exc:
             if exchange.started:
                 raise
+            if is_store_outage(exc):
+                # An outage, not a bug: the client may retry (cached calls go on meanwhile).
+                logger.warning("proxy call refused: the database is unavailable (%s)", exc)
+                await self._answer_problem(scope, exchange, store_unavailable())
+                return
             logger.exception("proxy call failed unexpectedly")
             await self._answer_problem(scope, exchange, PasswayError())
 
@@ -185,7 +192,7 @@ class ProxyHandler:
         response: Http1Response | None = None
         try:
             response = await open_upstream(
-                http, method, outgoing.url, outgoing.headers, data, timeout
+                http, method, outgoing.url, outgoing.headers, data, timeout, target.egress
             )
             if response.status == 401 and oauth and replayable and outgoing.access_token:
                 replay = await self._after_rejection(call, target, outgoing.access_token)
@@ -194,7 +201,7 @@ class ProxyHandler:
                     response = None
                     outgoing = self._outgoing(scope, replay)
                     response = await open_upstream(
-                        http, method, outgoing.url, outgoing.headers, data, timeout
+                        http, method, outgoing.url, outgoing.headers, data, timeout, replay.egress
                     )
             if response.status == 401 and target.provider.token_request is not None:
                 self._token_steps.refused(target.connection)

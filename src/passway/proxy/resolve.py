@@ -27,6 +27,7 @@ from passway.core.credentials import (
     place_credentials,
 )
 from passway.core.target import render_base_url
+from passway.egress import EgressPolicy
 from passway.errors import (
     InstallationNotFound,
     PasswayError,
@@ -53,6 +54,9 @@ class ProxyTarget:
     # None when the credentials cannot be placed yet (an OAuth connection waiting for its first
     # token): the call places them after the token step, raising there if they are still missing.
     credentials: CredentialPlacement | None
+    # The egress guard for this provider's calls: the global policy plus its own ``egressAllow``
+    # (None: the proxy client's own guard).
+    egress: EgressPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +94,18 @@ def proxy_enabled(integration: Integration, installation: Installation) -> bool:
 
 
 class Resolver:
-    def __init__(self, store: Store, catalog: Catalog, *, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        max_entries: int = 10_000,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
+        self._egress = egress
+        self._egress_by_provider: dict[str, EgressPolicy] = {}
         self._keys: ProjectCache[bool] = ProjectCache(max_entries)
         self._targets: ProjectCache[ProxyTarget | _Failure] = ProjectCache(max_entries)
 
@@ -187,7 +200,18 @@ class Resolver:
             base_url=base_url,
             credential_headers=credential_header_names(provider),
             credentials=credentials,
+            egress=self._egress_for(provider),
         )
+
+    def _egress_for(self, provider: Provider) -> EgressPolicy | None:
+        """The global policy extended by the provider's own hosts (built once per provider)."""
+        if self._egress is None or not provider.egress_allow:
+            return None
+        policy = self._egress_by_provider.get(provider.name)
+        if policy is None:
+            policy = self._egress.extended(provider.egress_allow)
+            self._egress_by_provider[provider.name] = policy
+        return policy
 
     def with_connection(
         self, project_id: str, selector: Selector, target: ProxyTarget, connection: Connection

@@ -21,7 +21,7 @@ from passway.asgi_types import Send
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
-from passway.http1.client.pool import Http1Client, UpstreamConnectError
+from passway.http1.client.pool import AddressGuard, Http1Client, UpstreamConnectError
 from passway.http1.client.response import Http1Response
 from passway.proxy.timeouts import CallTimeouts
 
@@ -55,8 +55,10 @@ async def open_upstream(
     headers: Sequence[tuple[str, str]],
     body: Body,
     timeouts: CallTimeouts,
+    guard: AddressGuard | None = None,
 ) -> Http1Response:
-    """Send the request; return once the provider's status and headers are in."""
+    """Send the request; return once the provider's status and headers are in. ``guard`` is the
+    provider's own egress guard when it has one."""
     try:
         return await client.request(
             method,
@@ -65,6 +67,7 @@ async def open_upstream(
             body,
             connect_timeout=timeouts.connect,
             read_timeout=timeouts.read,
+            guard=guard,
         )
     except (TimeoutError, OSError) as exc:
         raise upstream_failure(exc) from None

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from passway.core.ampyaml import parse_amp_yaml
-from passway.errors import InvalidAmpYaml, Issue, NotFound
+from passway.errors import Issue, NotFound, PayloadTooLarge
 from passway.notifications import events
 from passway.records import Integration, Project
 from passway.services.context import ServiceContext
@@ -30,7 +30,7 @@ async def deploy_amp_yaml(ctx: ServiceContext, project: Project, source_yaml: st
     """Validate the whole file first, then write every integration in one store call."""
     # "surrogatepass": text with an unpaired surrogate is measured here and refused by the parser.
     if len(source_yaml.encode("utf-8", "surrogatepass")) > SOURCE_MAX_BYTES:
-        raise InvalidAmpYaml(
+        raise PayloadTooLarge(
             "amp.yaml is too large.",
             issues=[Issue("body", "sourceYaml", f"at most {SOURCE_MAX_BYTES} bytes")],
         )

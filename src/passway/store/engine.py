@@ -16,6 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from passway.store.file_modes import prepare_sqlite_file
+
 WRITE_OPTION = "passway_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -46,7 +48,7 @@ def create_engine(url: str) -> AsyncEngine:
         return create_async_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
     path = sqlite_path(parsed)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(path)  # 0600 in a 0700 directory, before SQLite creates it
     engine = create_async_engine(parsed, pool_size=8, max_overflow=8)
     event.listen(engine.sync_engine, "connect", _sqlite_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_begin)

@@ -172,3 +172,13 @@ def test_a_whole_file_reports_every_problem_at_once() -> None:
 def test_a_file_that_is_not_a_catalog_document_is_refused(text: str) -> None:
     with pytest.raises(ConfigurationError, match=r"ops\.json"):
         parse_catalog(text, "ops.json")
+
+
+def test_egress_allow_takes_hosts_suffixes_addresses_and_networks() -> None:
+    good = _entry(egressAllow=["crm.corp.example", "*.corp.example", "10.0.0.7", "10.1.0.0/16"])
+    assert validate_provider(good, "x") == []
+    parsed = parse_catalog(json.dumps({"providers": [good]}), "test")["private-api"]
+    assert parsed.egress_allow == ("crm.corp.example", "*.corp.example", "10.0.0.7", "10.1.0.0/16")
+    bad = validate_provider(_entry(egressAllow=["bad host", "10.0.0.0/33", "x/y"]), "x")
+    assert [issue.field for issue in bad] == ["egressAllow[0]", "egressAllow[1]", "egressAllow[2]"]
+    assert validate_provider(_entry(egressAllow="crm.corp.example"), "x")[0].field == "egressAllow"

@@ -29,6 +29,20 @@ def test_token_expiring_within_margin_is_due() -> None:
     assert not expires_within(token, NOW, 10)
 
 
+def test_the_margin_is_at_most_half_of_the_tokens_lifetime() -> None:
+    """A 20 s token under a 60 s margin is due after 10 s, not from the moment it is issued; a
+    token whose issue time is unknown gets the whole margin."""
+    token = OAuthToken("a", issued_at=NOW, expires_at=NOW + timedelta(seconds=20))
+    assert not expires_within(token, NOW, 60)
+    assert not expires_within(token, NOW + timedelta(seconds=9), 60)
+    assert expires_within(token, NOW + timedelta(seconds=10), 60)
+    long_lived = OAuthToken("b", issued_at=NOW, expires_at=NOW + timedelta(hours=1))
+    assert expires_within(long_lived, NOW + timedelta(seconds=3541), 60)
+    assert not expires_within(long_lived, NOW + timedelta(seconds=3539), 60)
+    unknown_issue = OAuthToken("c", expires_at=NOW + timedelta(seconds=20))
+    assert expires_within(unknown_issue, NOW, 60)
+
+
 def test_expired_token_is_due_even_with_zero_margin() -> None:
     assert expires_within(OAuthToken("a", expires_at=NOW), NOW, 0)
     assert expires_within(OAuthToken("a", expires_at=NOW - timedelta(seconds=1)), NOW, 0)

@@ -20,7 +20,7 @@ when it broke later or the answer could not be parsed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import cast
 
 import httptools
@@ -42,11 +42,12 @@ class BrokenAnswer(ConnectionError):
 
 
 class Http1Connection(asyncio.Protocol):
-    """The protocol side of one pooled connection; ``key`` is (scheme, host, port)."""
+    """The protocol side of one pooled connection; ``key`` is its pool's key (scheme, host, port,
+    and the guard that cleared it)."""
 
     def __init__(
         self,
-        key: tuple[str, str, int],
+        key: Hashable,
         on_lost: Callable[[Http1Connection], None],
         deadlines: Deadlines,
     ) -> None:

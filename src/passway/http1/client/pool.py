@@ -22,7 +22,7 @@ import asyncio
 import socket
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Protocol
 
 from passway.http1.client.connection import Http1Connection, StaleConnection
@@ -30,12 +30,17 @@ from passway.http1.client.deadlines import Deadlines
 from passway.http1.client.request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
 from passway.http1.client.response import BodyStream, Http1Response, send_stream
 
-Key = tuple[str, str, int]
+# (scheme, host, port, the guard that cleared the connection): a connection opened under one
+# provider's guard is never handed to a call under another's.
+Key = tuple[str, str, int, "AddressGuard"]
 _ONE_WRITE = 64 * 1024  # bodies up to this size go out in the same write as the head
 
 
 class AddressGuard(Protocol):
-    """Decides which resolved addresses of a host may be connected to (Passway's egress policy)."""
+    """Decides which resolved addresses of a host may be connected to (Passway's egress policy).
+    Hashable: it is part of the pool key."""
+
+    def __hash__(self) -> int: ...
 
     def check(self, host: str, addresses: Sequence[str]) -> list[str]:
         """The usable addresses, in order; raises an ``OSError`` when none may be used."""
@@ -69,7 +74,7 @@ class Http1Client:
         self._cap = max(1, pool_size)
         self._idle_timeout = idle_timeout
         self._ssl = ssl_context
-        self._idle: dict[Key, list[Http1Connection]] = {}
+        self._idle: dict[Hashable, list[Http1Connection]] = {}
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._sweeper: asyncio.TimerHandle | None = None
@@ -89,19 +94,24 @@ class Http1Client:
         *,
         connect_timeout: float | None,
         read_timeout: float | None,
+        guard: AddressGuard | None = None,
     ) -> Http1Response:
-        """Send the request; return once the final status and headers are in."""
+        """Send the request; return once the final status and headers are in. ``guard`` replaces
+        the client's own for this call (a provider allowed more hosts than the others)."""
         origin, target = split_url(url)
+        if guard is None:
+            guard = self._guard
+        key: Key = (origin.scheme, origin.host, origin.port, guard)
         data = body if isinstance(body, bytes) else None
         stream = None if body is None or isinstance(body, bytes) else BodyStream(body)
         frame = framing(method, headers, data, stream is not None)
         head = encode_head(method, target, origin, headers, frame)
         chunked = frame.startswith("Transfer-Encoding")
-        conn = self._take_idle(origin.key)
+        conn = self._take_idle(key)
         retried = False
         while True:
             if conn is None:
-                conn = await self._connect(origin, connect_timeout)
+                conn = await self._connect(origin, key, guard, connect_timeout)
             reused = conn.exchanges > 0
             writer: asyncio.Task[None] | None = None
             try:
@@ -152,7 +162,7 @@ class Http1Client:
         self._idle.clear()
 
     # the pool ----------------------------------------------------------------------------------
-    def _take_idle(self, key: Key) -> Http1Connection | None:
+    def _take_idle(self, key: Hashable) -> Http1Connection | None:
         idle = self._idle.get(key)
         if not idle:
             return None
@@ -216,31 +226,35 @@ class Http1Client:
                 waiter.set_result(None)
                 return
 
-    async def _connect(self, origin: Origin, connect_timeout: float | None) -> Http1Connection:
+    async def _connect(
+        self, origin: Origin, key: Key, guard: AddressGuard, connect_timeout: float | None
+    ) -> Http1Connection:
         await self._reserve()
         try:
             async with asyncio.timeout(connect_timeout):
-                return await self._open_connection(origin)
+                return await self._open_connection(origin, key, guard)
         except BaseException:
             self._open -= 1
             self._wake_one()
             raise
 
-    async def _open_connection(self, origin: Origin) -> Http1Connection:
+    async def _open_connection(
+        self, origin: Origin, key: Key, guard: AddressGuard
+    ) -> Http1Connection:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(origin.host, origin.port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise UpstreamConnectError(f"cannot resolve {origin.host}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        allowed = self._guard.check(origin.host, addresses)  # raises the guard's refusal
+        allowed = guard.check(origin.host, addresses)  # raises the guard's refusal
         tls = self._tls() if origin.scheme == "https" else None
         deadlines = self._deadlines
         error: OSError | None = None
         for address in allowed:
             try:
                 _, conn = await loop.create_connection(
-                    lambda: Http1Connection(origin.key, self._lost, deadlines),
+                    lambda: Http1Connection(key, self._lost, deadlines),
                     host=address,
                     port=origin.port,
                     ssl=tls,

@@ -20,6 +20,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from passway.errors import PasswayError
     from passway.http1.server.connection import ClientConnection
 
 BODY_HIGH_WATER = 256 * 1024  # queued request-body bytes before the socket stops being read
@@ -55,6 +56,8 @@ class ListenerCall:
         "keep_alive",
         "pending_head",
         "pieces",
+        "refusal",
+        "running",
         "scope",
         "started",
         "status",
@@ -89,6 +92,14 @@ class ListenerCall:
         self.pending_head: bytes | None = None
         self.status = 0
         self.task: asyncio.Task[None] | None = None
+        self.running = False  # its handler has started
+        # Why the request turned out unreadable (malformed body framing): answered instead.
+        self.refusal: PasswayError | None = None
+
+    @property
+    def unwritten(self) -> bool:
+        """Nothing of the response has been written yet (its head waits for the first body)."""
+        return not self.started or self.pending_head is not None
 
     # fed by the connection -----------------------------------------------------------------------
     def feed(self, data: bytes) -> None:

@@ -5,8 +5,11 @@ with httptools and running the proxy handler for each, one at a time.
   while one is being answered, it waits in a queue and the socket stops being read until the queue
   is empty, so a pipelining client cannot make Passway buffer without bound.
 - **Limits.** A request head larger than ``MAX_HEAD`` bytes is answered 431; a head that is not
-  HTTP/1.1 is answered 400 (both problem+json, then the connection closes). An idle connection,
-  or one whose next request head is not complete, is closed after the keep-alive timeout.
+  HTTP/1.1, or a body whose framing is broken (chunk sizes, bare LF, too much chunk data), is
+  answered 400 (both problem+json, then the connection closes; a call whose body turns out broken
+  is stopped and answered 400 if nothing of its answer was written yet). An idle connection is
+  closed after the keep-alive timeout, a head still incomplete after the header timeout (counted
+  from its first byte, however slowly the rest trickles in). A chunked body's trailers are dropped.
 - **Failures.** A client that goes away cancels its call (the handler's ``finally`` blocks release
   the provider's connection). A call that ends without completing its response (the provider's
   answer broke off) closes the connection, so the client sees a broken response, never a clean
@@ -54,6 +57,7 @@ class ConnectionSettings:
         "all_closed",
         "connections",
         "handler",
+        "header_timeout",
         "keep_alive_timeout",
         "loop",
         "server",
@@ -66,9 +70,12 @@ class ConnectionSettings:
         keep_alive_timeout: float,
         access_log: bool,
         server: tuple[str, int] | None = None,
+        header_timeout: float | None = None,
     ) -> None:
         self.handler = handler
         self.keep_alive_timeout = keep_alive_timeout
+        # A request head must be complete this long after its first byte arrived.
+        self.header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
         self.access_log = access_log
         self.server = server
         self.loop = asyncio.get_running_loop()
@@ -98,6 +105,9 @@ class ClientConnection(asyncio.Protocol):
         # Since when the connection waits for a request head (None while a call runs); the
         # listener's sweep closes it after the keep-alive timeout.
         self.idle_since: float | None = None
+        # Since when the bytes of a request head have been arriving (None: no head under way).
+        self.head_since: float | None = None
+        self._refused = False  # a refusal was answered (or is about to be): read nothing more
         self.closing = False  # no request after the current one (shutdown, broken stream)
 
     # asyncio.Protocol -----------------------------------------------------------------------------
@@ -132,8 +142,12 @@ class ClientConnection(asyncio.Protocol):
         return None  # close the transport: connection_lost cancels the call in progress
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._in_head:
             self._head_bytes += len(data)
+            if self.head_since is None:
+                self.head_since = self._loop.time()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -172,6 +186,10 @@ class ClientConnection(asyncio.Protocol):
         self._head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:
+            # A chunked body's trailer section: never a request header (RFC 9110 6.5). The list
+            # was handed to the call as its scope's headers, so nothing is added to it now.
+            return
         name = name.lower()
         self._headers.append((name, value))
         self._head_size += len(name) + len(value)
@@ -185,6 +203,7 @@ class ClientConnection(asyncio.Protocol):
             raise RequestHeadTooLarge(f"The request head is larger than {MAX_HEAD} bytes.")
         self._in_head = False
         self._head_bytes = 0
+        self.head_since = None
         parser = self._parser
         method = parser.get_method().decode("ascii")
         if method == "CONNECT":
@@ -268,10 +287,12 @@ class ClientConnection(asyncio.Protocol):
         call.task = self._loop.create_task(self._run(call))
 
     async def _run(self, call: ListenerCall) -> None:
+        call.running = True
         try:
-            await self._shared.handler(call.scope, call.receive, call.send)
+            if call.refusal is None:
+                await self._shared.handler(call.scope, call.receive, call.send)
         except asyncio.CancelledError:
-            if not call.disconnected:
+            if not call.disconnected and call.refusal is None:
                 raise  # shut-down, not the client leaving
         except Exception:
             if call.started:
@@ -280,6 +301,9 @@ class ClientConnection(asyncio.Protocol):
                 logger.exception("proxy call failed unexpectedly")
                 await self._answer_problem(call, PasswayError())
         finally:
+            if call.refusal is not None and not call.finished and call.unwritten:
+                # Its body could not be read (malformed framing): the answer is the refusal.
+                self._write_refusal(call.refusal)
             self._finish(call)
 
     def _finish(self, call: ListenerCall) -> None:
@@ -315,11 +339,27 @@ class ClientConnection(asyncio.Protocol):
     def _refuse(self, error: PasswayError) -> None:
         """Answer a request that could not be read, then close (its remaining bytes are noise)."""
         self.closing = True
+        self._refused = True
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        if self._current is not None and not self._current.finished:
+        current = self._current
+        if current is not None and not current.finished:
+            if current is self._parsing and current.unwritten:
+                # The body of the call in progress is malformed (chunk framing): the call stops
+                # and its answer is the refusal, written once its handler has let go.
+                self._update_reading(force_pause=True)
+                current.refusal = error
+                if current.running and current.task is not None:
+                    current.task.cancel()
+                return
             transport.close()  # mid-exchange: the current answer cannot be followed by another
+            return
+        self._write_refusal(error)
+
+    def _write_refusal(self, error: PasswayError) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
             return
         request_id = _request_id()
         body = problem_body(error, instance="-", request_id=request_id, subsystem="proxy")
@@ -359,15 +399,23 @@ class ClientConnection(asyncio.Protocol):
             transport.resume_reading()
 
     def _mark_idle(self) -> None:
-        self.idle_since = self._loop.time()
+        self.idle_since = now = self._loop.time()
+        if self.head_since is not None:
+            self.head_since = now  # a next head read while a call ran: its time starts now
 
     def _mark_busy(self) -> None:
         self.idle_since = None
 
-    def close_if_idle_since(self, cutoff: float) -> None:
-        """Close the connection if it has waited for a request head since before ``cutoff``."""
+    def close_if_idle_since(self, cutoff: float, head_cutoff: float | None = None) -> None:
+        """Close the connection if it has waited for a request head since before ``cutoff``, or
+        (with ``head_cutoff``) if the head it is receiving began before ``head_cutoff``."""
+        if self._current is not None or self.transport is None:
+            return
         since = self.idle_since
-        if since is not None and since < cutoff and self._current is None and self.transport:
+        started = self.head_since
+        if (since is not None and since < cutoff) or (
+            head_cutoff is not None and started is not None and started < head_cutoff
+        ):
             self.transport.close()
 
     def _log_access(self, call: ListenerCall) -> None:

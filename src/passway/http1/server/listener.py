@@ -1,15 +1,15 @@
-"""The proxy listener: a port that serves proxy calls only, without going through uvicorn.
+"""A listener: one port served by Passway's own HTTP/1.1 server, without uvicorn.
 
-Enabled with ``PASSWAY_PROXY_PORT`` (``passway serve --proxy-port``). The main port keeps serving
-everything (management API and proxy calls, through uvicorn); this port answers proxy calls from a
-plain ``asyncio.Protocol`` (``listener_connection``) that hands each request to the same proxy
-handler, but writes each small answer to the socket in one piece and skips the general-purpose
-server's per-request work. On a 2-core machine a small proxied call costs about a quarter less CPU
-than through uvicorn (``bench/README.md``).
+``passway serve`` opens every port with it (``passway.frontdoor``: the main port, the optional
+admin port, the deprecated ``PASSWAY_PROXY_PORT``). Each connection is a plain
+``asyncio.Protocol`` (``connection``) that hands each request to the port's ASGI handler, writes
+each small answer to the socket in one piece and skips a general-purpose server's per-request
+work. On a 2-core machine a small proxied call costs about a quarter less CPU than through uvicorn
+(``bench/README.md``).
 
-What it serves: requests carrying ``x-amp-proxy-version`` go to the proxy handler; ``GET
-/healthz`` answers ``{"status":"ok"}`` for load balancers; anything else is handed to the proxy
-handler too, which answers 400 ``missing_headers``.
+``GET /healthz`` (without ``x-amp-proxy-version``) answers ``{"status":"ok"}`` for load balancers
+on every port; everything else goes to the handler. A head must complete within the header
+timeout of its first byte, and an idle connection closes after the keep-alive timeout.
 
 Each worker process binds the port with ``SO_REUSEPORT`` and the kernel spreads connections over
 them. On shut-down the listener stops accepting, lets calls in progress finish for up to
@@ -70,8 +70,13 @@ class ProxyListener:
         keep_alive_timeout: float,
         access_log: bool = False,
         grace: float = 10.0,
+        header_timeout: float | None = None,
+        health_check: bool = True,
+        label: str = "proxy listener",
     ) -> None:
-        self._handler = with_health_check(handler)
+        self.label = label
+        self._handler = with_health_check(handler) if health_check else handler
+        self._header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
         self._host = host
         self._port = port
         self._keep_alive_timeout = keep_alive_timeout
@@ -87,6 +92,7 @@ class ProxyListener:
             self._handler,
             keep_alive_timeout=self._keep_alive_timeout,
             access_log=self._access_log,
+            header_timeout=self._header_timeout,
         )
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
@@ -102,19 +108,22 @@ class ProxyListener:
         shared.server = (str(bound[0]), self.port)
         self._shared = shared
         self._sweeper = asyncio.create_task(self._sweep_idle(shared))
-        logger.info("proxy listener on %s:%d", self._host, self.port)
+        logger.info("%s on %s:%d", self.label, self._host, self.port)
 
     async def _sweep_idle(self, shared: ConnectionSettings) -> None:
-        """Close connections idle past the keep-alive timeout (one clock for all connections,
-        instead of a timer per request), checking a few times per timeout."""
+        """Close connections idle past the keep-alive timeout, and those whose request head has
+        not completed within the header timeout (one clock for all connections, instead of a
+        timer per request), checking a few times per timeout."""
         timeout = self._keep_alive_timeout
-        interval = min(1.0, timeout / 4)
+        header_timeout = self._header_timeout
+        interval = min(1.0, timeout / 4, header_timeout / 4)
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
-            cutoff = loop.time() - timeout
+            now = loop.time()
+            cutoff, head_cutoff = now - timeout, now - header_timeout
             for conn in list(shared.connections):
-                conn.close_if_idle_since(cutoff)
+                conn.close_if_idle_since(cutoff, head_cutoff)
 
     async def aclose(self) -> None:
         """Stop accepting; let calls in progress finish (up to ``grace`` seconds); drop the rest."""
