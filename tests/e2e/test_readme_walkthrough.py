@@ -28,10 +28,11 @@ ACCOUNT_PATH = "/services/data/v56.0/sobjects/Account/001xx000003DGb2AAG"
 
 
 def walkthrough_blocks(language: str) -> list[str]:
-    """The fenced ``language`` blocks of the README's "Walkthrough" section, in order."""
+    """The fenced ``language`` blocks of the README's "Walkthrough" section (up to its first
+    subsection, which covers other ways to connect), in order."""
     text = README.read_text("utf-8")
     start = text.index("\n## Walkthrough")
-    end = text.index("\n## ", start + 1)
+    end = min(text.index("\n## ", start + 1), text.index("\n### ", start + 1))
     return re.findall(rf"```{language}\n(.*?)```", text[start:end], flags=re.DOTALL)
 
 
