@@ -24,6 +24,7 @@ import logging
 import logging.config
 import multiprocessing
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -71,6 +72,7 @@ class FrontDoor:
             access_log=settings.access_log,
             grace=GRACE,
             label=label,
+            reuse_port=settings.workers > 1,
         )
 
     async def start(self) -> None:
@@ -173,6 +175,27 @@ def run(
     return _Supervisor(settings, log_config, on_ready).run()
 
 
+def ports_in_use(settings: Settings) -> list[str]:
+    """The ``host:port`` of each configured port that cannot be bound right now (plain bind,
+    no SO_REUSEPORT: a port someone else listens on fails)."""
+    wanted = [(settings.host, settings.port)]
+    if settings.admin_port is not None:
+        wanted.append((settings.admin_port_host, settings.admin_port))
+    taken = []
+    for host, port in wanted:
+        if port == 0:
+            continue
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+            family, kind, proto, _, address = infos[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind(address)
+        except OSError:
+            taken.append(f"{host}:{port}")
+    return taken
+
+
 class _Supervisor:
     """Starts the workers, replaces one that dies after it was ready, and stops them all on
     SIGTERM/SIGINT. A worker that dies before it is ready (bad configuration, port taken) stops
@@ -203,6 +226,12 @@ class _Supervisor:
 
     def run(self) -> int:
         configure_logging(self._log_config)
+        taken = ports_in_use(self._settings)
+        if taken:
+            # The workers bind with SO_REUSEPORT, which would share a port another process of
+            # this user already serves (and let the kernel split its connections with it).
+            logger.error("cannot listen on %s: address already in use", ", ".join(taken))
+            return 1
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
         workers = [self._spawn() for _ in range(self._settings.workers)]

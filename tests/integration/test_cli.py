@@ -350,3 +350,23 @@ def test_import_with_username_and_client_id_runs_the_password_grant(
     assert json.loads(connection.stdout)["authScheme"] == "oauth2/password"
     assert oauth_server.counters["password"] == 1
     assert "wonderland" not in connection.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_refuses_a_port_another_process_listens_on(cli: Cli, workers: str) -> None:
+    """A port someone else listens on, even with SO_REUSEPORT (as a second Passway would): serve
+    stops with an error instead of sharing it and splitting its connections."""
+    import socket
+
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PASSWAY_")}
+        env.update(PYTHONPATH=SRC, PASSWAY_LOG_LEVEL="warning")
+        command = [sys.executable, "-m", "passway", "--data-dir", str(cli.data_dir), "serve",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", workers]  # fmt: skip
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0
+    assert "in use" in finished.stderr.lower()

@@ -73,8 +73,12 @@ class ProxyListener:
         header_timeout: float | None = None,
         health_check: bool = True,
         label: str = "proxy listener",
+        reuse_port: bool = True,
     ) -> None:
         self.label = label
+        # SO_REUSEPORT: every worker binds the port and the kernel spreads connections. It also
+        # lets any other process of the same user bind it, so a single worker does without.
+        self._reuse_port = reuse_port
         self._handler = with_health_check(handler) if health_check else handler
         self._header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
         self._host = host
@@ -99,7 +103,7 @@ class ProxyListener:
             lambda: ClientConnection(shared),
             self._host,
             self._port,
-            reuse_port=True,
+            reuse_port=self._reuse_port,
             backlog=2048,
         )
         sockets = self._server.sockets
