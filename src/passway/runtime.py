@@ -16,7 +16,10 @@ from passway.egress import EgressPolicy
 from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
+from passway.observability.metrics import Metrics
+from passway.operations.recorder import OperationRecorder
 from passway.settings import Settings
+from passway.store.operations import OperationStore
 from passway.store.protocol import Store
 
 
@@ -34,8 +37,14 @@ class Runtime:
     fleet: Fleet
     # The proxy's own HTTP/1.1 client (``http`` serves token endpoints and other calls).
     upstream: Http1Client
+    # Observability: metrics, the operations recorder (fed by the proxy) and their store.
+    metrics: Metrics
+    operations: OperationRecorder
+    operation_store: OperationStore
 
     async def aclose(self) -> None:
+        await self.operations.aclose()
+        self.metrics.close()
         await self.fleet.aclose()
         await self.upstream.aclose()
         await self.http.close()

@@ -67,6 +67,13 @@ class Settings:
     redis_key_prefix: str = "passway:"
     log_level: str = "info"
     access_log: bool = False
+    # --- observability (operations, logs, metrics) ---
+    # ``text`` (a terminal) or ``json`` (one JSON object per line, for a log pipeline).
+    log_format: str = "text"
+    # Days an operation (one proxy call) is kept; 0 records none (logs and metrics stay).
+    operations_retention_days: float = 7.0
+    # Operations waiting for the background writer; beyond this they are dropped and counted.
+    operations_queue_size: int = 10_000
 
     @property
     def resolved_database_url(self) -> str:
@@ -148,6 +155,12 @@ def _validate(settings: Settings) -> None:
     for timeout in ("connect_timeout", "read_timeout", "max_timeout"):
         if getattr(settings, timeout) <= 0:
             raise ConfigurationError(f"PASSWAY_{timeout.upper()} must be positive")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigurationError("PASSWAY_LOG_FORMAT must be text or json")
+    if settings.operations_retention_days < 0:
+        raise ConfigurationError("PASSWAY_OPERATIONS_RETENTION_DAYS must be 0 (off) or more")
+    if settings.operations_queue_size < 1:
+        raise ConfigurationError("PASSWAY_OPERATIONS_QUEUE_SIZE must be at least 1")
     for entry in settings.egress_allow:
         if "/" in entry:
             try:

@@ -1,4 +1,4 @@
-"""The package layout: the import-linter contracts in pyproject.toml hold (no cycle, no arrow up)."""
+"""The import-linter contracts in pyproject.toml hold (no cycle, no arrow up the ladder)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
-from passway.api import connections, installations, integrations, oauth, projects, provider_apps
+from passway.api import (
+    connections,
+    installations,
+    integrations,
+    oauth,
+    operations,
+    projects,
+    provider_apps,
+)
 from passway.api import providers as provider_routes
 from passway.api.errors import RequestContextMiddleware, install_error_handlers
 from passway.api.input_guard import InputGuardMiddleware
@@ -91,7 +99,15 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     # Added first, so it runs inside RequestContextMiddleware and its answers carry a request id.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    for module in (oauth, provider_apps, projects, integrations, installations, connections):
+    for module in (
+        oauth,
+        provider_apps,
+        projects,
+        integrations,
+        installations,
+        connections,
+        operations,
+    ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
     return app

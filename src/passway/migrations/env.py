@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from passway.store import operations as _operations  # noqa: F401 - registers its tables
 from passway.store.tables import metadata
 
 
