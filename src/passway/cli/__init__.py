@@ -9,6 +9,7 @@ import click
 
 from passway.cli.connections import connections_group
 from passway.cli.integrations import deploy, installations_group, integrations_group
+from passway.cli.operations import operations_group
 from passway.cli.projects import api_keys_group, projects_group
 from passway.cli.providers import providers
 from passway.cli.server import keys, migrate, serve
@@ -37,6 +38,7 @@ for command in (
     integrations_group,
     connections_group,
     installations_group,
+    operations_group,
     providers,
 ):
     main.add_command(command)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from typing import Any
@@ -10,19 +9,7 @@ from typing import Any
 import click
 
 from passway.cli.common import friendly_errors, run, settings_from
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging set-up, with Passway's own loggers printed the same way at ``level``."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["passway"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+from passway.settings import Settings
 
 
 @click.command()
@@ -47,8 +34,6 @@ def serve(
     database_url: str | None,
 ) -> None:
     """Run the Passway server (proxy and management API)."""
-    import uvicorn
-
     settings = settings_from(
         ctx,
         host=host,
@@ -78,6 +63,21 @@ def serve(
         f"API docs at /docs{proxy_note}",
         err=True,
     )
+    from passway.observability.logs import logging_config
+    from passway.observability.metrics import fresh_multiprocess_dir, remove_dir
+
+    # Several workers add their metrics up in one directory, fresh for this run (removed after).
+    metrics_dir = fresh_multiprocess_dir(os.environ) if settings.workers > 1 else None
+    try:
+        _run_uvicorn(settings, logging_config(settings.log_level, settings.log_format))
+    finally:
+        if metrics_dir is not None:
+            remove_dir(metrics_dir)
+
+
+def _run_uvicorn(settings: Settings, log_config: dict[str, Any]) -> None:
+    import uvicorn
+
     uvicorn.run(
         "passway.bootstrap:create_app_from_env",
         factory=True,
@@ -89,7 +89,7 @@ def serve(
         lifespan="on",
         access_log=settings.access_log,
         log_level=settings.log_level,
-        log_config=_log_config(settings.log_level),
+        log_config=log_config,
         # The provider's own Date and Server headers are relayed; uvicorn must not add second ones.
         server_header=False,
         date_header=False,

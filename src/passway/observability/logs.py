@@ -34,6 +34,12 @@ def add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str,
     return event
 
 
+def drop_color_message(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn passes a colored copy of some messages as an extra; one message is enough."""
+    event.pop("color_message", None)
+    return event
+
+
 def logging_config(level: str = "info", fmt: str = "text") -> dict[str, Any]:
     """A ``logging.config.dictConfig`` dictionary (also uvicorn's ``log_config``)."""
     renderer: Any = (
@@ -45,6 +51,7 @@ def logging_config(level: str = "info", fmt: str = "text") -> dict[str, Any]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        drop_color_message,
         add_request_id,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
