@@ -97,7 +97,7 @@ class PasswayApp:
             self.proxy_listener = listener
         self.runtime = runtime
         self._proxy = proxy
-        runtime.metrics.add_sampler(lambda: runtime.metrics.active_requests.set(proxy.in_flight))
+        runtime.metrics.add_sampler(proxy.sample_metrics)
         self._ops = OpsEndpoints(self.readiness, runtime.metrics.render)
         # FastAPI's own ASGI signature is looser than ours; it is a conforming ASGI app.
         self._management = cast(ASGIApp, create_management_app(runtime))

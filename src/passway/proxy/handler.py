@@ -134,6 +134,7 @@ class ProxyHandler:
         )
         self._recorder = runtime.operations
         self.in_flight = 0  # sampled into http_server_active_requests
+        self._sampled = (0, 0)  # cache hits and misses already counted in the metrics
 
     async def start(self) -> None:
         """Listen for changes: this process's at once, other processes' as the fleet announces
@@ -149,6 +150,18 @@ class ProxyHandler:
 
     async def aclose(self) -> None:
         await self._watcher.stop()
+
+    def sample_metrics(self) -> None:
+        """Calls in flight and cache hits and misses, into the metrics (the writer's loop)."""
+        metrics = self._runtime.metrics
+        metrics.active_requests.set(self.in_flight)
+        hits, misses = self._resolver.cache_counts()
+        seen_hits, seen_misses = self._sampled
+        if hits > seen_hits:
+            metrics.cache_lookups.labels("hit").inc(hits - seen_hits)
+        if misses > seen_misses:
+            metrics.cache_lookups.labels("miss").inc(misses - seen_misses)
+        self._sampled = (hits, misses)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
