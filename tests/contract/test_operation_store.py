@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from passway.observability.request_ids import new_request_id, request_id_time
+from passway.observability.request_ids import first_id_at, new_request_id, request_id_time
 from passway.operations.record import InstallationStatus, OperationRecord
+from passway.records import Project
 from passway.store.operations import (
     MemoryOperationStore,
     OperationFilter,
@@ -27,6 +28,9 @@ async def operations(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[OperationStore]:
     async with open_store(request.param, tmp_path) as store:
+        now = datetime.now(UTC)
+        for project_id in ("p1", "p2"):
+            await store.create_project(Project(project_id, f"name-{project_id}", "App", now, now))
         if isinstance(store, SqlStore):
             yield SqlOperationStore(store.engine)
         else:
@@ -80,7 +84,8 @@ async def test_list_is_newest_first_filtered_and_paged(operations: OperationStor
 
 
 async def test_pruning_deletes_only_what_is_older(operations: OperationStore) -> None:
-    old = record(create_time=time.time() - 10 * 86400)
+    then = time.time() - 10 * 86400
+    old = record(id=first_id_at(then), create_time=then)
     fresh = record()
     await operations.insert_operations([old, fresh])
     assert await operations.prune_operations(datetime.now(UTC) - timedelta(days=7)) == 1
@@ -98,3 +103,14 @@ async def test_an_installation_keeps_its_latest_status(operations: OperationStor
     found = await operations.installation_statuses("p1", ["inst1", "other"])
     assert found == {"inst1": newer}
     assert await operations.installation_statuses("p2", ["inst1"]) == {}
+
+
+async def test_operations_of_a_deleted_project_are_pruned(sql_store: SqlStore) -> None:
+    now = datetime.now(UTC)
+    await sql_store.create_project(Project("p1", "name-p1", "App", now, now))
+    operations = SqlOperationStore(sql_store.engine)
+    kept, orphan = record(), record(project="gone")
+    await operations.insert_operations([kept, orphan])
+    assert await operations.prune_operations(now - timedelta(days=7)) == 1
+    assert await operations.get_operation("p1", kept.id) is not None
+    assert await operations.get_operation("gone", orphan.id) is None

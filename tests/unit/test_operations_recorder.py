@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from passway.observability.metrics import Metrics
-from passway.observability.request_ids import new_request_id, request_id_time
+from passway.observability.request_ids import first_id_at, new_request_id, request_id_time
 from passway.operations.record import (
     HEALTHY,
     UNHEALTHY,
@@ -74,7 +74,8 @@ async def test_retention_zero_stores_nothing_but_still_counts() -> None:
 async def test_old_operations_are_pruned() -> None:
     store = MemoryOperationStore()
     recorder = OperationRecorder(store, Metrics(), retention_days=1)
-    old = record()._replace(create_time=time.time() - 3 * 86400)
+    then = time.time() - 3 * 86400
+    old = record()._replace(id=first_id_at(then), create_time=then)
     fresh = record()
     await store.insert_operations([old])
     recorder.append(fresh)

@@ -51,6 +51,11 @@ def is_request_id(text: str) -> bool:
     return _SHAPE.fullmatch(text) is not None
 
 
+def first_id_at(seconds: float) -> str:
+    """The smallest id made at ``seconds`` since the epoch: time ranges are id ranges."""
+    return f"{int(seconds * 1000) << 80:032x}"
+
+
 def request_id_time(request_id: str) -> float:
     """Seconds since the epoch at which the id was made (its first 12 digits)."""
     return int(request_id[:12], 16) / 1000

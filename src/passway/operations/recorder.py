@@ -3,8 +3,8 @@
 The proxy hands over an ``OperationRecord`` with ``append`` (no await, nothing built but the
 tuple); the buffer is bounded, and a record arriving when it is full is dropped and counted (a log
 line per flush that dropped some, and ``passway_operations_dropped_total``): recording never delays
-or fails a call. Every ``flush_interval`` seconds the background loop takes the buffer and, for the
-batch:
+or fails a call. Every ``flush_interval`` seconds (1) the background loop takes the buffer and,
+for the batch:
 
 - writes one info log line per call (request id, project, installation, provider, method, path,
   status, durations, error code);
@@ -53,7 +53,7 @@ class OperationRecorder:
         retention_days: float,
         queue_size: int = 10_000,
         log_calls: bool = True,
-        flush_interval: float = 0.25,
+        flush_interval: float = 1.0,
         prune_interval: float = 600.0,
     ) -> None:
         self._sink = sink if retention_days > 0 else None

@@ -216,7 +216,7 @@ class ProxyHandler:
                 scope["method"],
                 scope["path"],
                 exchange.status or 499,  # 499: the client left before any answer
-                exchange.error_code,
+                exchange.error_code or (None if exchange.status else "client_disconnected"),
                 exchange.upstream_status,
                 (time.perf_counter() - started) * 1000,
                 exchange.upstream_ms,

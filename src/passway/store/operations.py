@@ -18,14 +18,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from passway.observability.request_ids import first_id_at
 from passway.operations.record import InstallationStatus, OperationRecord, result_of
 from passway.store.engine import WRITE_OPTION
-from passway.store.tables import UtcDateTime, metadata
+from passway.store.tables import UtcDateTime, metadata, projects
 
 operations = sa.Table(
     "operations",
     metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
+    # Unique by construction (``new_request_id``); not a key of its own: every read names the
+    # project, so one index serves them all, and each index costs every insert.
+    sa.Column("id", sa.String(32), nullable=False),
     sa.Column("project_id", sa.String(64), nullable=False),
     sa.Column("integration_id", sa.String(64)),
     sa.Column("installation_id", sa.String(64)),
@@ -44,12 +47,14 @@ operations = sa.Table(
     sa.Column("response_bytes", sa.BigInteger, nullable=False),
     sa.Column("token_refreshed", sa.Boolean, nullable=False),
     sa.Column("replayed", sa.Boolean, nullable=False),
-    sa.Column("create_time", UtcDateTime, nullable=False),
+    # Milliseconds since the epoch (UTC): an integer costs nothing to write, unlike a timestamp.
+    sa.Column("create_time_ms", sa.BigInteger, nullable=False),
     # The call's own log lines, as a JSON array (null when it wrote none).
     sa.Column("logs", sa.Text),
+    # The one index. Ids start with their time, so time ranges (since/until, pruning) are id
+    # ranges on it; other filters (installation, provider, ...) are checked while walking a
+    # project's operations newest first. One index: an insert costs a third of what three did.
     sa.Index(None, "project_id", "id"),
-    sa.Index(None, "project_id", "installation_id", "id"),
-    sa.Index(None, "create_time"),
 )
 
 operation_installation_status = sa.Table(
@@ -109,30 +114,14 @@ class OperationStore(Protocol):
     ) -> dict[str, InstallationStatus]: ...
 
 
-def _row(record: OperationRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "project_id": record.project_id,
-        "integration_id": record.integration_id,
-        "installation_id": record.installation_id,
-        "connection_id": record.connection_id,
-        "group_ref": record.group_ref,
-        "provider": record.provider,
-        "method": record.method,
-        "path": record.path,
-        "status": record.status,
-        "result": result_of(record.status, record.error_code),
-        "error_code": record.error_code,
-        "upstream_status": record.upstream_status,
-        "duration_ms": record.duration_ms,
-        "upstream_duration_ms": record.upstream_duration_ms,
-        "request_bytes": record.request_bytes,
-        "response_bytes": record.response_bytes,
-        "token_refreshed": record.token_refreshed,
-        "replayed": record.replayed,
-        "create_time": record.created,
-        "logs": None if not record.logs else json.dumps(record.logs, separators=(",", ":")),
-    }
+# Inserted through the driver's own executemany, with tuples (the SQLAlchemy statement path costs
+# about three times as much CPU per row, and recording must stay cheap next to the calls).
+_COLUMNS = tuple(c.name for c in operations.columns)
+
+
+def _id_at(when: datetime) -> str:
+    """The smallest id made at ``when`` (ids start with their millisecond)."""
+    return first_id_at(when.timestamp())
 
 
 def _record(row: RowMapping) -> OperationRecord:
@@ -155,9 +144,21 @@ def _record(row: RowMapping) -> OperationRecord:
         response_bytes=row["response_bytes"],
         token_refreshed=bool(row["token_refreshed"]),
         replayed=bool(row["replayed"]),
-        create_time=row["create_time"].timestamp(),
+        create_time=row["create_time_ms"] / 1000,
         logs=json.loads(row["logs"]) if row["logs"] else None,
     )
+
+
+# The distinct project ids of the operations table, one index probe each (a loose index scan:
+# neither SQLite nor PostgreSQL skips through an index for DISTINCT by itself).
+_PROJECTS_WITH_OPERATIONS = sa.text(
+    "WITH RECURSIVE p(id) AS ("
+    " SELECT MIN(project_id) FROM operations"
+    " UNION ALL"
+    " SELECT (SELECT MIN(project_id) FROM operations WHERE project_id > p.id)"
+    " FROM p WHERE p.id IS NOT NULL"
+    ") SELECT id FROM p"
+)
 
 
 class SqlOperationStore:
@@ -167,12 +168,39 @@ class SqlOperationStore:
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._postgres = engine.dialect.name == "postgresql"
+        style = engine.dialect.paramstyle
+        marks = [
+            f"${n}" if style == "numeric_dollar" else "?" if style == "qmark" else "%s"
+            for n in range(1, len(_COLUMNS) + 1)
+        ]
+        # Only the table's own column names and placeholders: no value is ever in the text.
+        self._insert_sql = (
+            f"INSERT INTO operations ({', '.join(_COLUMNS)}) VALUES ({', '.join(marks)})"  # noqa: S608
+        )
 
     async def insert_operations(self, records: Sequence[OperationRecord]) -> None:
         if not records:
             return
+        rows = [
+            (
+                *r[:9],
+                r.status,
+                result_of(r.status, r.error_code),
+                r.error_code,
+                r.upstream_status,
+                r.duration_ms,
+                r.upstream_duration_ms,
+                r.request_bytes,
+                r.response_bytes,
+                r.token_refreshed,
+                r.replayed,
+                int(r.create_time * 1000),
+                json.dumps(r.logs, separators=(",", ":")) if r.logs else None,
+            )
+            for r in records
+        ]
         async with self._writer.begin() as conn:
-            await conn.execute(operations.insert(), [_row(r) for r in records])
+            await conn.exec_driver_sql(self._insert_sql, rows)
 
     async def list_operations(
         self, project_id: str, where: OperationFilter, *, limit: int, before_id: str | None
@@ -189,9 +217,9 @@ class SqlOperationStore:
             if value is not None:
                 conditions.append(column == value)
         if where.since is not None:
-            conditions.append(c.create_time >= where.since)
+            conditions.append(c.id >= _id_at(where.since))
         if where.until is not None:
-            conditions.append(c.create_time < where.until)
+            conditions.append(c.id < _id_at(where.until))
         if before_id is not None:
             conditions.append(c.id < before_id)
         stmt = sa.select(operations).where(*conditions).order_by(c.id.desc()).limit(limit)
@@ -208,11 +236,25 @@ class SqlOperationStore:
         return None if row is None else _record(row)
 
     async def prune_operations(self, older_than: datetime) -> int:
+        """Per project (a range of the index each): operations older than ``older_than``, and
+        every operation of a project that no longer exists."""
+        cutoff = _id_at(older_than)
+        removed = 0
         async with self._writer.begin() as conn:
-            result: Any = await conn.execute(
-                operations.delete().where(operations.c.create_time < older_than)
+            found = await conn.execute(_PROJECTS_WITH_OPERATIONS)
+            present = [row[0] for row in found if row[0] is not None]
+            known = set(
+                (
+                    await conn.execute(sa.select(projects.c.id).where(projects.c.id.in_(present)))
+                ).scalars()
             )
-        return int(result.rowcount)
+            for project_id in present:
+                where = [operations.c.project_id == project_id]
+                if project_id in known:
+                    where.append(operations.c.id < cutoff)
+                result: Any = await conn.execute(operations.delete().where(*where))
+                removed += int(result.rowcount)
+        return removed
 
     async def save_installation_statuses(self, statuses: Iterable[InstallationStatus]) -> None:
         rows = [
@@ -295,8 +337,8 @@ class MemoryOperationStore:
         return found if found is not None and found.project_id == project_id else None
 
     async def prune_operations(self, older_than: datetime) -> int:
-        cutoff = older_than.timestamp()
-        old = [k for k, r in self._operations.items() if r.create_time < cutoff]
+        cutoff = _id_at(older_than)
+        old = [k for k, r in self._operations.items() if r.id < cutoff]
         for key in old:
             del self._operations[key]
         return len(old)

@@ -40,21 +40,12 @@ def upgrade() -> None:
         sa.Column("response_bytes", sa.BigInteger(), nullable=False),
         sa.Column("token_refreshed", sa.Boolean(), nullable=False),
         sa.Column("replayed", sa.Boolean(), nullable=False),
-        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("create_time_ms", sa.BigInteger(), nullable=False),
         sa.Column("logs", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_operations")),
     )
     with op.batch_alter_table("operations", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_operations_project_id_id"), ["project_id", "id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_operations_project_id_installation_id_id"),
-            ["project_id", "installation_id", "id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_operations_create_time"), ["create_time"], unique=False
         )
     op.create_table(
         "operation_installation_status",
@@ -71,7 +62,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("operation_installation_status")
     with op.batch_alter_table("operations", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_operations_create_time"))
-        batch_op.drop_index(batch_op.f("ix_operations_project_id_installation_id_id"))
         batch_op.drop_index(batch_op.f("ix_operations_project_id_id"))
     op.drop_table("operations")
