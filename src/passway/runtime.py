@@ -44,6 +44,7 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.operations.aclose()
+        await self.operation_store.close()
         self.metrics.close()
         await self.fleet.aclose()
         await self.upstream.aclose()

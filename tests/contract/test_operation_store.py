@@ -31,10 +31,15 @@ async def operations(
         now = datetime.now(UTC)
         for project_id in ("p1", "p2"):
             await store.create_project(Project(project_id, f"name-{project_id}", "App", now, now))
-        if isinstance(store, SqlStore):
-            yield SqlOperationStore(store.engine)
-        else:
-            yield MemoryOperationStore()
+        operations: OperationStore = (
+            SqlOperationStore(store.engine)
+            if isinstance(store, SqlStore)
+            else MemoryOperationStore()
+        )
+        try:
+            yield operations
+        finally:
+            await operations.close()
 
 
 def record(project: str = "p1", **changes: object) -> OperationRecord:
@@ -109,8 +114,11 @@ async def test_operations_of_a_deleted_project_are_pruned(sql_store: SqlStore) -
     now = datetime.now(UTC)
     await sql_store.create_project(Project("p1", "name-p1", "App", now, now))
     operations = SqlOperationStore(sql_store.engine)
-    kept, orphan = record(), record(project="gone")
-    await operations.insert_operations([kept, orphan])
-    assert await operations.prune_operations(now - timedelta(days=7)) == 1
-    assert await operations.get_operation("p1", kept.id) is not None
-    assert await operations.get_operation("gone", orphan.id) is None
+    try:
+        kept, orphan = record(), record(project="gone")
+        await operations.insert_operations([kept, orphan])
+        assert await operations.prune_operations(now - timedelta(days=7)) == 1
+        assert await operations.get_operation("p1", kept.id) is not None
+        assert await operations.get_operation("gone", orphan.id) is None
+    finally:
+        await operations.close()

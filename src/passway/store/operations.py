@@ -8,8 +8,11 @@ Only the background writer (``passway.operations.recorder``) writes, in batches 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passway.observability.request_ids import first_id_at
 from passway.operations.record import InstallationStatus, OperationRecord, result_of
-from passway.store.engine import WRITE_OPTION
+from passway.store.engine import SQLITE_BUSY_TIMEOUT_MS, WRITE_OPTION, sqlite_path
 from passway.store.tables import UtcDateTime, metadata, projects
 
 operations = sa.Table(
@@ -113,6 +116,8 @@ class OperationStore(Protocol):
         self, project_id: str, installation_ids: Sequence[str]
     ) -> dict[str, InstallationStatus]: ...
 
+    async def close(self) -> None: ...
+
 
 # Inserted through the driver's own executemany, with tuples (the SQLAlchemy statement path costs
 # about three times as much CPU per row, and recording must stay cheap next to the calls).
@@ -161,11 +166,50 @@ _PROJECTS_WITH_OPERATIONS = sa.text(
 )
 
 
+class _SqliteBatches:
+    """Inserts on a SQLite file through the standard library's ``sqlite3``, from one thread of
+    its own: the async driver's hand-offs between threads cost more CPU than the rows do."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="passway-operations")
+        self._connection: sqlite3.Connection | None = None
+
+    def _insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        conn = self._connection
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._connection = conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(sql, rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    async def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._insert, sql, rows)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=False)
+
+
 class SqlOperationStore:
     """``OperationStore`` on the server's SQLAlchemy engine (SQLite or PostgreSQL)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        path = sqlite_path(engine.url)
+        self._sqlite = _SqliteBatches(str(path)) if path is not None else None
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._postgres = engine.dialect.name == "postgresql"
         style = engine.dialect.paramstyle
@@ -199,8 +243,15 @@ class SqlOperationStore:
             )
             for r in records
         ]
+        if self._sqlite is not None:
+            await self._sqlite.insert(self._insert_sql, rows)
+            return
         async with self._writer.begin() as conn:
             await conn.exec_driver_sql(self._insert_sql, rows)
+
+    async def close(self) -> None:
+        if self._sqlite is not None:
+            await self._sqlite.close()
 
     async def list_operations(
         self, project_id: str, where: OperationFilter, *, limit: int, before_id: str | None
@@ -314,6 +365,9 @@ class MemoryOperationStore:
     def __init__(self) -> None:
         self._operations: dict[str, OperationRecord] = {}
         self._statuses: dict[str, InstallationStatus] = {}
+
+    async def close(self) -> None:
+        return None
 
     async def insert_operations(self, records: Sequence[OperationRecord]) -> None:
         for record in records:
