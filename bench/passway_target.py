@@ -84,6 +84,8 @@ class PasswayServer:
     src: Path = SRC
     # Proxy calls go to this port (the proxy listener, ``PASSWAY_PROXY_PORT``); None: the main port.
     proxy_port: int | None = None
+    # More PASSWAY_* variables (a setting under study, e.g. operations recording off).
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     command: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
@@ -119,6 +121,7 @@ class PasswayServer:
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(self.src), os.environ.get("PYTHONPATH")])
             ),
+            **self.extra_env,
         }
         for cli in (True, False):
             log = (self.data_dir / "server.log").open("wb")

@@ -10,6 +10,9 @@ Starts nginx as a fast local upstream, then measures each target in turn against
   by Passway's own HTTP/1.1 server since the proxy port was folded into it);
 - ``passway-main-1w`` / ``passway-main-2w``: the same (the names of earlier runs, when the main
   port was uvicorn's; kept so result files compare).
+- any Passway target with ``+norec`` (``passway-1w+norec``): the same with operations recording
+  off (``PASSWAY_OPERATIONS_RETENTION_DAYS=0``). ``--recording`` measures ``passway-1w`` and
+  ``passway-1w+norec`` side by side (1 KB GET throughput) and reports on/off.
 
 For each: throughput at fixed concurrency (wrk) and latency at a fixed rate (bench/loadgen.py, open
 loop) for a 1 KB GET and a 64 KB POST; throughput and the proxy's peak resident memory for a 100 MB
@@ -86,6 +89,11 @@ def parse_args() -> argparse.Namespace:
         metavar="LABEL=DIR",
         help="a variant source tree, measured as target passway-Nw@LABEL (for A/B experiments)",
     )
+    parser.add_argument(
+        "--recording",
+        action="store_true",
+        help="operations recording on vs off: passway-1w and passway-1w+norec, 1 KB GET",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     parser.add_argument(
         "--scenarios",
@@ -93,12 +101,17 @@ def parse_args() -> argparse.Namespace:
         help="comma-separated subset of " + ", ".join(SCENARIOS),
     )
     args = parser.parse_args()
+    if args.recording:
+        args.targets = "passway-1w,passway-1w+norec"
+        args.scenarios = "get_throughput"
     args.scenarios = [x for x in args.scenarios.split(",") if x]
     if args.quick:
         args.duration = min(args.duration, 3.0)
         args.warmup = 1.0
         args.repeats = 1
         args.rounds = 1
+    if args.recording:
+        args.rounds = max(args.rounds, 4)
     return args
 
 
@@ -171,7 +184,10 @@ def start_target(
     if name == "bare-1w":
         return start_bare(upstream, work)
     kind, _, variant = name.partition("@")
+    kind, _, flag = kind.partition("+")
     workers = int(kind.rsplit("-", 1)[1].rstrip("w"))
+    # +norec: operations recording off (nothing is written to the database; logs, metrics stay).
+    extra_env = {"PASSWAY_OPERATIONS_RETENTION_DAYS": "0"} if flag == "norec" else {}
     if name.startswith("nginx-"):
         proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
         base = f"http://127.0.0.1:{proxy.port}"
@@ -186,7 +202,14 @@ def start_target(
     # passway-Nw and passway-main-Nw: proxy calls on the main port (Passway's own server).
     proxy_port = None
     passway = PasswayServer(
-        work / name, free_port(), workers, upstream.port, TOKEN, src=src, proxy_port=proxy_port
+        work / name,
+        free_port(),
+        workers,
+        upstream.port,
+        TOKEN,
+        src=src,
+        proxy_port=proxy_port,
+        extra_env=extra_env,
     )
     try:
         passway.start()
@@ -352,6 +375,26 @@ def environment() -> dict[str, Any]:
     }
 
 
+def recording_ratio(results: dict[str, Any]) -> str:
+    """``passway-1w`` (recording on) against ``passway-1w+norec`` (off), when both ran."""
+    on = results.get("passway-1w", {}).get("get_throughput", {})
+    off = results.get("passway-1w+norec", {}).get("get_throughput", {})
+    if not on.get("rps") or not off.get("rps"):
+        return ""
+    ratio = on["rps"] / off["rps"]
+    cpu = ""
+    if on.get("cpu_us_per_request") and off.get("cpu_us_per_request"):
+        cpu = (
+            f"; CPU per request {on['cpu_us_per_request']:.0f} us on vs "
+            f"{off['cpu_us_per_request']:.0f} us off"
+        )
+    verdict = "within" if ratio >= 0.95 else "NOT within"
+    return (
+        f"Operations recording: 1 KB GET {on['rps']:,.0f} req/s on vs {off['rps']:,.0f} req/s off, "
+        f"ratio {ratio:.3f} ({verdict} 5%){cpu}."
+    )
+
+
 def main() -> None:
     args = parse_args()
     ensure_tools()
@@ -378,9 +421,11 @@ def main() -> None:
         f"Load average (1 min) before the run {load_before:.1f}, during it "
         f"{min(loads):.1f}-{max(loads):.1f}."
     )
+    recording = recording_ratio(results)
     body = "\n".join(
         [
             f"# {title}",
+            *([recording, ""] if recording else []),
             "",
             settings,
             "",

@@ -10,12 +10,14 @@ opens one more port serving proxy calls only.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from passway.asgi_types import ASGIApp, Receive, Scope, Send
+from passway.observability.endpoints import OpsEndpoints
 
 if TYPE_CHECKING:
     from passway.catalog import Catalog
@@ -30,6 +32,21 @@ PROXY_VERSION_HEADER = b"x-amp-proxy-version"
 
 def is_proxy_call(scope: Scope) -> bool:
     return any(name == PROXY_VERSION_HEADER for name, _ in scope["headers"])
+
+
+def with_ops_endpoints(ops: OpsEndpoints, proxy: ASGIApp) -> ASGIApp:
+    """The proxy handler, with ``ops``'s paths answered for requests that are not proxy calls
+    (the proxy port). A plain function handing back the awaitable: no extra coroutine a call."""
+
+    def serve(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if ops.serves(scope) and not is_proxy_call(scope):
+            return ops(scope, receive, send)
+        return proxy(scope, receive, send)
+
+    return serve
+
+
+READY_TIMEOUT = 2.0  # seconds a readiness check may take before it counts as failed
 
 
 class PasswayApp:
@@ -53,6 +70,7 @@ class PasswayApp:
         self.runtime: Runtime | None = None
         self._proxy: ASGIApp | None = None
         self._management: ASGIApp | None = None
+        self._ops: OpsEndpoints | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self.proxy_listener: ProxyListener | None = None
 
@@ -72,7 +90,7 @@ class PasswayApp:
             from passway.http1.server.listener import ProxyListener
 
             listener = ProxyListener(
-                proxy,
+                with_ops_endpoints(OpsEndpoints(self.readiness, None), proxy),
                 host=self.settings.host,
                 port=self.settings.proxy_port,
                 keep_alive_timeout=self.settings.keep_alive_timeout,
@@ -84,6 +102,8 @@ class PasswayApp:
             self.proxy_listener = listener
         self.runtime = runtime
         self._proxy = proxy
+        runtime.metrics.add_sampler(proxy.sample_metrics)
+        self._ops = OpsEndpoints(self.readiness, runtime.metrics.render)
         # FastAPI's own ASGI signature is looser than ours; it is a conforming ASGI app.
         self._management = cast(ASGIApp, create_management_app(runtime))
         self._stack = stack
@@ -99,13 +119,19 @@ class PasswayApp:
         self.proxy_listener = None
         self._proxy = None
         self._management = None
+        self._ops = None
 
     def handlers(self) -> tuple[ASGIApp, ASGIApp]:
-        """The proxy handler and the management app, for servers that route by port
-        (``passway.frontdoor``); available between start-up and shut-down."""
-        if self._proxy is None or self._management is None:
+        """The proxy handler and the management app for servers that route by port
+        (``passway.frontdoor``), each with ``/healthz`` and ``/readyz`` in front of it, and
+        ``/metrics`` in front of the management app (the admin port's, when there is one);
+        available between start-up and shut-down."""
+        if self._proxy is None or self._management is None or self._ops is None:
             raise RuntimeError("Passway has not started")
-        return self._proxy, self._management
+        probes = OpsEndpoints(self.readiness, None)
+        return with_ops_endpoints(probes, self._proxy), with_ops_endpoints(
+            self._ops, self._management
+        )
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[PasswayApp]:
@@ -119,19 +145,32 @@ class PasswayApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if self._proxy is None or self._management is None:
+            if self._proxy is None or self._management is None or self._ops is None:
                 raise RuntimeError("Passway received a request before start-up completed")
             # The head's headers, frozen now: a server may hand over the list its parser keeps
             # appending a chunked body's trailers to (uvicorn does); trailers are not headers.
             scope["headers"] = list(scope["headers"])
             if is_proxy_call(scope):
                 await self._proxy(scope, receive, send)
+            elif self._ops.serves(scope):
+                await self._ops(scope, receive, send)
             else:
                 await self._management(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1003})
+
+    async def readiness(self) -> dict[str, bool]:
+        """``/readyz``: the database reachable and migrated; Redis reachable when configured."""
+        runtime = self.runtime
+        if runtime is None:
+            return {"started": False}
+        checks = {"database": await _within(_database_ready(runtime.store), READY_TIMEOUT)}
+        runtime.metrics.database_up.set(1 if checks["database"] else 0)
+        if self.settings.redis_url:
+            checks["redis"] = await _within(runtime.fleet.reachable(), READY_TIMEOUT)
+        return checks
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -147,3 +186,19 @@ class PasswayApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+async def _database_ready(store: Any) -> bool:
+    from passway.store.migrate import HEAD, current_revision
+
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return True  # in memory: nothing to reach
+    return await current_revision(engine) == HEAD
+
+
+async def _within(check: Awaitable[bool], seconds: float) -> bool:
+    try:
+        return await asyncio.wait_for(check, seconds)
+    except Exception:  # noqa: BLE001 - any failure (unreachable, timed out) means not ready
+        return False

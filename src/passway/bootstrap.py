@@ -18,6 +18,9 @@ from passway.http1.client.pool import Http1Client
 from passway.notifications.deliverer import Deliverer
 from passway.notifications.retry import RetryPolicy
 from passway.oauth.manager import TokenManager
+from passway.observability.logs import install_call_log_collector
+from passway.observability.metrics import Metrics, multiprocess_dir
+from passway.operations.recorder import OperationRecorder
 from passway.runtime import Runtime
 from passway.settings import Settings, load_settings
 from passway.store import MEMORY_URL, MemoryStore, SqlStore, Store
@@ -27,6 +30,7 @@ from passway.store.connect_sessions import (
     SqlConnectSessions,
 )
 from passway.store.key_guard import ensure_keys_for_sealed_data
+from passway.store.operations import MemoryOperationStore, OperationStore, SqlOperationStore
 
 
 async def open_store(settings: Settings, keyring: Keyring) -> Store:
@@ -44,24 +48,38 @@ def open_connect_sessions(store: Store) -> ConnectSessionStore:
     return MemoryConnectSessions()
 
 
-def open_fleet(settings: Settings) -> Fleet:
+def open_fleet(settings: Settings, metrics: Metrics | None = None) -> Fleet:
     """State shared by every worker and instance: through Redis when configured, else in-process."""
     if not settings.redis_url:
         return MemoryFleet()
     from passway.fleet.redis import RedisFleet
 
-    return RedisFleet.from_url(settings.redis_url, prefix=settings.redis_key_prefix)
+    fleet = RedisFleet.from_url(settings.redis_url, prefix=settings.redis_key_prefix)
+    if metrics is not None:
+        metrics.add_sampler(lambda: metrics.redis_up.set(1 if fleet.available else 0))
+    return fleet
 
 
-async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
+def open_operation_store(store: Store) -> OperationStore:
+    """Operations live next to everything else: the SQL store's engine, or in memory."""
+    if isinstance(store, SqlStore):
+        return SqlOperationStore(store.engine)
+    return MemoryOperationStore()
+
+
+async def build_runtime(
+    settings: Settings, catalog: Catalog, metrics: Metrics | None = None
+) -> Runtime:
     await ensure_keys_for_sealed_data(settings)  # never a new key beside sealed data
     keyring = Keyring.load_or_create(settings)
     store = await open_store(settings, keyring)
     egress = EgressPolicy.from_settings(settings.egress_allow)
     http = Http1Client(egress, pool_size=settings.upstream_pool_size)
-    fleet = open_fleet(settings)
+    metrics = metrics if metrics is not None else Metrics()
+    fleet = open_fleet(settings, metrics)
     # Each change this process commits is published for the other processes (after the commit).
     store.subscribe(fleet.publish_change)
+    install_call_log_collector()
     notifications = store.notifications
     tokens = TokenManager(
         store=store,
@@ -70,6 +88,7 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         settings=settings,
         fleet=fleet,
         notifications=notifications,
+        metrics=metrics,
     )
     deliverer = Deliverer(
         notifications,
@@ -83,6 +102,15 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         poll_interval=settings.webhook_poll_interval,
         retention_seconds=settings.webhook_event_retention_days * 86400,
     )
+    operation_store = open_operation_store(store)
+    recorder = OperationRecorder(
+        operation_store,
+        metrics,
+        retention_days=settings.operations_retention_days,
+        queue_size=settings.operations_queue_size,
+        log_calls=settings.log_level.lower() in ("debug", "info"),
+    )
+    await recorder.start()
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -95,16 +123,30 @@ async def build_runtime(settings: Settings, catalog: Catalog) -> Runtime:
         connect_sessions=open_connect_sessions(store),
         notifications=notifications,
         deliverer=deliverer,
+        metrics=metrics,
+        operations=recorder,
+        operation_store=operation_store,
     )
 
 
-def create_app(settings: Settings, *, freeze_gc: bool = False) -> PasswayApp:
-    """The ASGI app. The catalog is loaded (and validated) here so a bad file stops start-up."""
+def create_app(
+    settings: Settings, *, freeze_gc: bool = False, metrics_dir: str | None = None
+) -> PasswayApp:
+    """The ASGI app. The catalog is loaded (and validated) here so a bad file stops start-up.
+
+    ``metrics_dir``: the directory the workers of one instance share metrics in (several workers).
+    """
     catalog = load_catalog(settings.catalog_file)
-    return PasswayApp(settings, catalog, build_runtime, freeze_gc=freeze_gc)
+
+    async def build(settings: Settings, catalog: Catalog) -> Runtime:
+        return await build_runtime(settings, catalog, Metrics(metrics_dir))
+
+    return PasswayApp(settings, catalog, build, freeze_gc=freeze_gc)
 
 
 def create_app_from_env() -> PasswayApp:
     """Entry point for uvicorn (``factory=True``), run in every worker process: the process serves
     this one app until it exits, so what start-up built is moved out of the collector's way."""
-    return create_app(load_settings(os.environ), freeze_gc=True)
+    settings = load_settings(os.environ)
+    metrics_dir = multiprocess_dir(os.environ, settings.workers)
+    return create_app(settings, freeze_gc=True, metrics_dir=metrics_dir)

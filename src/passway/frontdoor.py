@@ -123,7 +123,12 @@ async def open_front_door(app: PasswayApp, settings: Settings) -> AsyncIterator[
         await door.aclose()
 
 
-async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    on_ready: Callable[[], None] | None = None,
+    metrics_dir: str | None = None,
+) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully (one worker process)."""
     from passway.bootstrap import create_app
 
@@ -131,7 +136,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = Non
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    app = create_app(settings, freeze_gc=True)
+    app = create_app(settings, freeze_gc=True, metrics_dir=metrics_dir)
     async with open_front_door(app, settings):
         if on_ready is not None:
             on_ready()
@@ -147,6 +152,7 @@ def run_worker(
     settings: Settings,
     log_config: dict[str, Any] | None = None,
     ready: Any = None,  # a multiprocessing Event, set once the ports are open
+    metrics_dir: str | None = None,
 ) -> None:
     """One worker process: its own event loop (uvloop), the app and its ports."""
     import uvloop
@@ -154,7 +160,7 @@ def run_worker(
     configure_logging(log_config)
     on_ready = None if ready is None else ready.set
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(serve(settings, on_ready=on_ready))
+        runner.run(serve(settings, on_ready=on_ready, metrics_dir=metrics_dir))
 
 
 def run(
@@ -162,6 +168,7 @@ def run(
     log_config: dict[str, Any] | None = None,
     *,
     on_ready: Callable[[], None] | None = None,
+    metrics_dir: str | None = None,
 ) -> int:
     """Serve with ``settings.workers`` processes; returns the exit status. ``on_ready`` is called
     once every port is open in every worker (the application started, the catalog loaded)."""
@@ -170,9 +177,9 @@ def run(
         import uvloop
 
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(settings, on_ready=on_ready))
+            runner.run(serve(settings, on_ready=on_ready, metrics_dir=metrics_dir))
         return 0
-    return _Supervisor(settings, log_config, on_ready).run()
+    return _Supervisor(settings, log_config, on_ready, metrics_dir).run()
 
 
 def ports_in_use(settings: Settings) -> list[str]:
@@ -206,17 +213,21 @@ class _Supervisor:
         settings: Settings,
         log_config: dict[str, Any] | None,
         on_ready: Callable[[], None] | None = None,
+        metrics_dir: str | None = None,
     ) -> None:
         self._settings = settings
         self._log_config = log_config
         self._on_ready = on_ready
+        self._metrics_dir = metrics_dir
         self._context = multiprocessing.get_context("spawn")
         self._stopping = False
 
     def _spawn(self) -> tuple[Any, Any]:
         ready = self._context.Event()
         process = self._context.Process(
-            target=run_worker, args=(self._settings, self._log_config, ready), daemon=False
+            target=run_worker,
+            args=(self._settings, self._log_config, ready, self._metrics_dir),
+            daemon=False,
         )
         process.start()
         return process, ready

@@ -15,9 +15,12 @@ from passway.fleet import Fleet
 from passway.http1.client.pool import Http1Client
 from passway.notifications.deliverer import Deliverer
 from passway.oauth.manager import TokenManager
+from passway.observability.metrics import Metrics
+from passway.operations.recorder import OperationRecorder
 from passway.settings import Settings
 from passway.store.connect_sessions import ConnectSessionStore
 from passway.store.notifications import NotificationStore
+from passway.store.operations import OperationStore
 from passway.store.protocol import Store
 
 
@@ -40,8 +43,15 @@ class Runtime:
     # Destinations, routes and the outbox; the deliverer sends it (started by the server only).
     notifications: NotificationStore
     deliverer: Deliverer
+    # Observability: metrics, the operations recorder (fed by the proxy) and their store.
+    metrics: Metrics
+    operations: OperationRecorder
+    operation_store: OperationStore
 
     async def aclose(self) -> None:
+        await self.operations.aclose()
+        await self.operation_store.close()
+        self.metrics.close()
         await self.deliverer.aclose()
         await self.tokens.aclose()
         await self.fleet.aclose()

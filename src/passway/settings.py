@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     # Events (and their deliveries) older than this many days, none pending, are dropped.
     webhook_event_retention_days: float = 30.0
 
+    # --- observability (operations, logs, metrics) ---
+    # ``text`` (a terminal) or ``json`` (one JSON object per line, for a log pipeline).
+    log_format: str = "text"
+    # Days an operation (one proxy call) is kept; 0 records none (logs and metrics stay).
+    operations_retention_days: float = 7.0
+    # Operations waiting for the background writer; beyond this they are dropped and counted.
+    operations_queue_size: int = 10_000
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -256,6 +264,12 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, knob) <= 0:
             raise ConfigurationError(f"PASSWAY_{knob.upper()} must be positive")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigurationError("PASSWAY_LOG_FORMAT must be text or json")
+    if settings.operations_retention_days < 0:
+        raise ConfigurationError("PASSWAY_OPERATIONS_RETENTION_DAYS must be 0 (off) or more")
+    if settings.operations_queue_size < 1:
+        raise ConfigurationError("PASSWAY_OPERATIONS_QUEUE_SIZE must be at least 1")
     for entry in settings.egress_allow:
         if "/" in entry:
             try:

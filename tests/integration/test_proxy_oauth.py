@@ -3,6 +3,7 @@ replayable call forces one refresh and one replay; a streamed body's 401 is rela
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -126,3 +127,54 @@ async def test_expiring_token_is_refreshed_before_the_call(world: ProxyWorld) ->
     assert server.refreshes == 1
     calls = [r for r in world.upstream.requests if r.raw_path == "/api"]
     assert [r.header("authorization") for r in calls] == ["Bearer fresh-1"]
+
+
+async def operation_of(world: ProxyWorld, setup: SeededSetup, request_id: str) -> dict[str, Any]:
+    """The call's operation and its logs, once the background writer has stored them."""
+    path = f"/v1/projects/{setup.project_id}/operations/{request_id}"
+    for _ in range(200):
+        found = await world.client.get(path, headers={"x-api-key": ADMIN_KEY})
+        if found.status_code == 200:
+            logs = await world.client.get(path + "/logs", headers={"x-api-key": ADMIN_KEY})
+            return {**found.json(), "logs": logs.json()["logs"]}
+        await asyncio.sleep(0.05)
+    raise AssertionError("the operation never appeared")
+
+
+async def test_the_operation_tells_of_the_refresh_and_the_replay(world: ProxyWorld) -> None:
+    server = TokenServer()
+    server.current = "not-yet-known"
+    setup = await seed(world, server, "revoked-early", later(3600))
+    response = await world.client.post("/api", content=b"x", headers=setup.proxy_headers())
+    assert response.status_code == 200
+    op = await operation_of(world, setup, response.headers["x-passway-request-id"])
+    assert (op["tokenRefreshed"], op["replayed"], op["result"]) == (True, True, "success")
+    messages = [entry["message"] for entry in op["logs"]]
+    assert any("token refreshed: the provider rejected the access token" in m for m in messages)
+    assert any("call replayed once" in m for m in messages)
+    metrics = (await world.client.get("/metrics")).text
+    assert 'passway_token_refreshes_total{outcome="success"}' in metrics
+
+
+async def test_a_revoked_grant_is_logged_and_makes_the_installation_unhealthy(
+    world: ProxyWorld,
+) -> None:
+    server = TokenServer()
+
+    async def revoked(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"error": "invalid_grant"}, status=400)
+
+    setup = await seed(world, server, "about-to-expire", later(-10))
+    world.upstream.set_handler("POST", "/oauth/token", revoked)
+    response = await world.client.get("/api", headers=setup.proxy_headers())
+    assert response.headers["x-passway-error"] == "connection_bad_credentials"
+    op = await operation_of(world, setup, response.headers["x-passway-request-id"])
+    assert (op["errorCode"], op["result"]) == ("connection_bad_credentials", "failure")
+    assert any("bad_credentials" in entry["message"] for entry in op["logs"]), op["logs"]
+    installation = await world.client.get(
+        f"/v1/projects/{setup.project_id}/integrations/{setup.integration_id}"
+        f"/installations/{setup.installation_id}",
+        headers={"x-api-key": ADMIN_KEY},
+    )
+    assert installation.json()["healthStatus"] == "unhealthy"
+    assert installation.json()["lastOperationStatus"] == "failure"

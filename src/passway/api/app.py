@@ -13,7 +13,15 @@ from fastapi import FastAPI
 
 from passway.api import connect as connect_routes
 from passway.api import connect_pages as connect_page_routes
-from passway.api import connections, installations, integrations, oauth, projects, provider_apps
+from passway.api import (
+    connections,
+    installations,
+    integrations,
+    oauth,
+    operations,
+    projects,
+    provider_apps,
+)
 from passway.api import docs as docs_routes
 from passway.api import notifications as notification_routes
 from passway.api import providers as provider_routes
@@ -95,7 +103,15 @@ def create_management_app(runtime: Runtime) -> FastAPI:
     # Added first, so it runs inside RequestContextMiddleware and its answers carry a request id.
     app.add_middleware(InputGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
-    for module in (oauth, provider_apps, projects, integrations, installations, connections):
+    for module in (
+        oauth,
+        provider_apps,
+        projects,
+        integrations,
+        installations,
+        connections,
+        operations,
+    ):
         app.include_router(module.router, responses=PROBLEM_RESPONSES)
     app.include_router(provider_routes.router, responses=PROBLEM_RESPONSES)
     app.include_router(connect_routes.router, responses=PROBLEM_RESPONSES)

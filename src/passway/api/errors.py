@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ from passway.errors import (
     Unauthenticated,
 )
 from passway.errors import Issue as IssueRecord
+from passway.observability.request_ids import CallContext, current_call, new_request_id
 from passway.store.outage import is_store_outage, store_unavailable
 
 log = logging.getLogger("passway.api")
@@ -188,8 +188,9 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = new_request_id()
         scope = {**scope, REQUEST_ID_KEY: request_id}
+        context = current_call.set(CallContext(request_id))  # log lines carry the id
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -217,3 +218,5 @@ class RequestContextMiddleware:
             if started:
                 raise
             await problem_response(PasswayError(), scope)(scope, receive, send_with_id)
+        finally:
+            current_call.reset(context)

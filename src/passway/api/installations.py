@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from passway.api.auth import CurrentProject, Services
+from passway.api.operations import installation_statuses
 from passway.api.schemas import InstallationCreate, InstallationPatch
 from passway.services import installations, views
 
@@ -34,18 +35,28 @@ async def create_installation(
 
 @router.get("", summary="List the integration's installations")
 async def list_installations(
-    integrationId: str, services: Services, project: CurrentProject, groupRef: str | None = None
+    integrationId: str,
+    request: Request,
+    services: Services,
+    project: CurrentProject,
+    groupRef: str | None = None,
 ) -> list[dict[str, Any]]:
     found = await installations.list_installations(services, project, integrationId, groupRef)
-    return [views.installation_json(v) for v in found]
+    statuses = await installation_statuses(request, project.id, [v.installation.id for v in found])
+    return [views.installation_json(v, statuses.get(v.installation.id)) for v in found]
 
 
 @router.get("/{installationId}", summary="Get an installation")
 async def get_installation(
-    integrationId: str, installationId: str, services: Services, project: CurrentProject
+    integrationId: str,
+    installationId: str,
+    request: Request,
+    services: Services,
+    project: CurrentProject,
 ) -> dict[str, Any]:
     view = await installations.get_installation(services, project, integrationId, installationId)
-    return views.installation_json(view)
+    statuses = await installation_statuses(request, project.id, [view.installation.id])
+    return views.installation_json(view, statuses.get(view.installation.id))
 
 
 @router.patch(

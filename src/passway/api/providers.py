@@ -1,4 +1,5 @@
-"""Routes: the provider catalog (no authentication) and the health check."""
+"""Routes: the provider catalog (no authentication). ``/healthz`` and ``/readyz`` are answered
+before the management app, the same on every port (``passway.observability.endpoints``)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,6 @@ from passway.api.auth import Services
 from passway.services import providers
 
 router = APIRouter(tags=["providers"])
-
-
-@router.get("/healthz", summary="Liveness check (no authentication)")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 @router.get("/v1/providers", summary="The provider catalog")

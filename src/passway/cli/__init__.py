@@ -12,6 +12,7 @@ from passway.cli.connections import connections_group
 from passway.cli.doctor import doctor
 from passway.cli.integrations import deploy, installations_group, integrations_group
 from passway.cli.notifications import destinations_group, notifications_group, routes_group
+from passway.cli.operations import operations_group
 from passway.cli.projects import api_keys_group, projects_group
 from passway.cli.providers import providers
 from passway.cli.server import keys, migrate, serve
@@ -41,6 +42,7 @@ for command in (
     integrations_group,
     connections_group,
     installations_group,
+    operations_group,
     providers,
     config,
     doctor,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import os
 from typing import Any
 
 import click
@@ -10,19 +10,6 @@ import click
 from passway.cli.common import friendly_errors, run, settings_from
 from passway.cli.launch import announcement, check_before_start
 from passway.cli.settings_options import flag_values, settings_options
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging set-up, with Passway's own loggers printed the same way at ``level``."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["passway"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
 
 
 @click.command()
@@ -33,6 +20,8 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     """Run the Passway server (proxy and management API). Every setting has a flag here; secrets
     (PASSWAY_ADMIN_API_KEY, PASSWAY_ENCRYPTION_KEYS) come from the environment only."""
     from passway.frontdoor import run as run_front_door
+    from passway.observability.logs import logging_config
+    from passway.observability.metrics import fresh_multiprocess_dir, remove_dir
 
     settings = settings_from(ctx, **flag_values(options))
     check_before_start(settings)
@@ -41,7 +30,19 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
     def announce() -> None:
         click.echo(announcement(settings), err=True)
 
-    status = run_front_door(settings, _log_config(settings.log_level), on_ready=announce)
+    # Several workers add their metrics up in one directory, fresh for this run (removed after);
+    # the workers inherit its name through the environment.
+    metrics_dir = fresh_multiprocess_dir(os.environ) if settings.workers > 1 else None
+    try:
+        status = run_front_door(
+            settings,
+            logging_config(settings.log_level, settings.log_format),
+            on_ready=announce,
+            metrics_dir=metrics_dir,
+        )
+    finally:
+        if metrics_dir is not None:
+            remove_dir(metrics_dir)
     if status:
         raise SystemExit(status)
 

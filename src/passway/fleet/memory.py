@@ -71,5 +71,8 @@ class MemoryFleet:
     async def listen_changes(self, listener: ChangeListener) -> None:
         self._hub.listeners.append((self._origin, listener))
 
+    async def reachable(self) -> bool:
+        return True
+
     async def aclose(self) -> None:
         self._hub.listeners = [(o, f) for o, f in self._hub.listeners if o != self._origin]

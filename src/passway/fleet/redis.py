@@ -141,6 +141,21 @@ class RedisFleet:
             except Exception:
                 logger.exception("change listener failed")
 
+    @property
+    def available(self) -> bool:
+        """False while an outage is known (no probe: the metrics sampler reads this)."""
+        return not self._outage.down
+
+    async def reachable(self) -> bool:
+        """Ask Redis now (readiness), whatever the outage tracker thinks."""
+        try:
+            await self._client.ping()
+        except _ERRORS as exc:
+            self._outage.failed(exc)
+            return False
+        self._outage.succeeded()
+        return True
+
     async def aclose(self) -> None:
         await self._subscriber.stop()
         if self._writer is not None:

@@ -9,6 +9,7 @@ from passway.store import (
     connect_sessions,  # noqa: F401 - registers its tables on the metadata
     notification_tables,  # noqa: F401 - its tables join ``metadata``
 )
+from passway.store import operations as _operations  # noqa: F401 - registers its tables
 from passway.store.tables import metadata
 
 

@@ -22,6 +22,7 @@ anyone uses the new access token. Failures:
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -53,11 +54,14 @@ from passway.oauth.coordination import Clock, LeasedRefresh, NeedsRefresh, Singl
 from passway.oauth.credentials_source import client_auth_for
 from passway.oauth.persist import mark_revoked, reauthorization_error, store_new_tokens
 from passway.oauth.unstored import UnstoredTokens
+from passway.observability.metrics import Metrics
 from passway.records import AuthScheme, Connection, Credentials
 from passway.settings import Settings
 from passway.store.notifications import NotificationStore
 from passway.store.outage import is_store_outage, store_unavailable
 from passway.store.protocol import Store
+
+logger = logging.getLogger("passway.oauth")
 
 
 def _utcnow() -> datetime:
@@ -77,10 +81,12 @@ class TokenManager:
         clock: Clock = _utcnow,
         fleet: Fleet | None = None,
         notifications: NotificationStore | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         # Where a failed refresh that changes nothing stored is reported (connection.error).
         self._notifications = notifications
+        self._metrics = metrics
         self._catalog = catalog
         self._http = http
         self._settings = settings
@@ -120,7 +126,9 @@ class TokenManager:
         if not grants.is_self_issued(connection) and connection.credentials.refresh_token is None:
             return connection  # nothing to refresh with; the provider decides
         try:
-            return await self._coordinated(connection.id, self._expiring)
+            return await self._coordinated(
+                connection.id, self._expiring, "the access token expires within the margin"
+            )
         except ConnectionNeedsReauthorization:
             raise
         except PasswayError:
@@ -149,7 +157,9 @@ class TokenManager:
             token = current.credentials.access_token
             return token is None or token.token == rejected_access_token
 
-        return await self._coordinated(connection.id, still_rejected)
+        return await self._coordinated(
+            connection.id, still_rejected, "the provider rejected the access token (401)"
+        )
 
     async def refresh(self, connection: Connection, *, force: bool) -> Connection:
         """On-demand refresh: ``force`` always gets a new token, otherwise only when expiring."""
@@ -164,7 +174,7 @@ class TokenManager:
                 raise InvalidRequest("The connection has no refresh token")
             return connection
         if not force:
-            return await self._coordinated(connection.id, self._expiring)
+            return await self._coordinated(connection.id, self._expiring, "asked for, if expiring")
         seen = connection.credentials.access_token
         seen_token = seen.token if seen is not None else None
 
@@ -172,7 +182,7 @@ class TokenManager:
             token = current.credentials.access_token
             return token is None or token.token == seen_token
 
-        return await self._coordinated(connection.id, unchanged)
+        return await self._coordinated(connection.id, unchanged, "asked for (force)")
 
     async def issue_initial_token(
         self,
@@ -208,7 +218,9 @@ class TokenManager:
             connection.credentials.access_token, self._clock(), self._settings.refresh_margin
         )
 
-    async def _coordinated(self, connection_id: str, needs_refresh: NeedsRefresh) -> Connection:
+    async def _coordinated(
+        self, connection_id: str, needs_refresh: NeedsRefresh, reason: str
+    ) -> Connection:
         """Share an in-flight refresh; join it, then start another only if ours is still due.
 
         A database outage is ``StoreUnavailable``: no refresh starts when its result could not be
@@ -217,22 +229,23 @@ class TokenManager:
         try:
             if connection_id in self._unstored:
                 await self._unstored.flush(connection_id)
-            return await self._coordinated_once(connection_id, needs_refresh)
+            return await self._coordinated_once(connection_id, needs_refresh, reason)
         except Exception as exc:
             if not isinstance(exc, PasswayError) and is_store_outage(exc):
                 raise store_unavailable() from None
             raise
 
     async def _coordinated_once(
-        self, connection_id: str, needs_refresh: NeedsRefresh
+        self, connection_id: str, needs_refresh: NeedsRefresh, reason: str
     ) -> Connection:
+        async def refresh(current: Connection) -> Connection:
+            return await self._refresh_holding_lease(current, reason)
+
         for _ in range(2):
             joined = connection_id in self._flights
             result = await self._flights.run(
                 connection_id,
-                lambda: self._leased.run(
-                    connection_id, needs_refresh, self._check_usable, self._refresh_holding_lease
-                ),
+                lambda: self._leased.run(connection_id, needs_refresh, self._check_usable, refresh),
             )
             if not joined or not needs_refresh(result):
                 return result
@@ -243,10 +256,11 @@ class TokenManager:
             raise reauthorization_error(connection, "its grant was revoked")
         self._cooldowns.check(connection.id, self._clock())
 
-    async def _refresh_holding_lease(self, current: Connection) -> Connection:
+    async def _refresh_holding_lease(self, current: Connection, reason: str) -> Connection:
         # Another worker or instance may have failed just now (shared cooldown, read under lease).
         await self._cooldowns.check_shared(current.id, self._clock())
         provider = self._provider(current.provider)
+        ids = {"connection_id": current.id, "provider": current.provider}
         try:
             response = await self._obtain(current, provider)
         except TokenRejected as rejected:
@@ -258,27 +272,41 @@ class TokenManager:
                 await mark_revoked(
                     self._store, current, self._clock(), f"Authentication failed: {why}"
                 )
+                self._count("revoked")
+                logger.warning(
+                    "token refresh refused (%s); connection is now bad_credentials until the "
+                    "customer re-authorizes",
+                    rejected.error,
+                    extra={**ids, "reason": reason},
+                )
                 raise reauthorization_error(current, why) from None
-            await self._cooldowns.start(current.id, self._clock())
             error = TokenEndpointError(
                 f"The token endpoint refused the refresh ({rejected.status} "
                 f"{rejected.error or 'no error code'})",
                 context={"connectionId": current.id},
             )
+            await self._start_cooldown(current, f"{rejected.status} {rejected.error}", reason)
             await self._report_refresh_error(current, error)
             raise error from None
         except PasswayError as error:
-            await self._cooldowns.start(current.id, self._clock())
+            await self._start_cooldown(current, error.code, reason)
             await self._report_refresh_error(current, error)
             raise
         self._cooldowns.clear(current.id)
         try:
-            return await store_new_tokens(self._store, current, response, self._clock())
+            refreshed = await store_new_tokens(self._store, current, response, self._clock())
         except Exception as exc:
             if not is_store_outage(exc):
                 raise
             self._unstored.keep(current, response)  # stored when the database is back
+            logger.warning(
+                "token refreshed while the database is down; kept, stored when it is back",
+                extra=ids,
+            )
             raise store_unavailable() from None
+        self._count("success")
+        logger.info("token refreshed: %s", reason, extra={**ids, "reason": reason})
+        return refreshed
 
     async def aclose(self) -> None:
         await self._unstored.aclose()
@@ -292,6 +320,20 @@ class TokenManager:
         await self._notifications.emit(
             [events.connection_error(connection, [reason], self._clock())]
         )
+
+    async def _start_cooldown(self, current: Connection, failure: str, reason: str) -> None:
+        await self._cooldowns.start(current.id, self._clock())
+        self._count("failure")
+        logger.warning(
+            "token refresh failed (%s); no retry for %.0f s (cooldown)",
+            failure,
+            self._settings.refresh_cooldown,
+            extra={"connection_id": current.id, "provider": current.provider, "reason": reason},
+        )
+
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.token_refreshes.labels(outcome).inc()
 
     async def _obtain(self, connection: Connection, provider: Provider) -> TokenResponse:
         values = connection_template_values(provider, connection)

@@ -29,6 +29,7 @@ class ClientBody:
         # Created only if someone waits for the body to settle (most calls never do).
         self._settled_event: asyncio.Event | None = None
         self.disconnected = False
+        self.received = 0  # body bytes read so far (the operation's requestBytes)
 
     def _settle(self) -> None:
         self._settled = True
@@ -51,7 +52,9 @@ class ClientBody:
             if not message.get("more_body", False):
                 break
         self._settle()
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.received = len(body)
+        return body
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body piece by piece, as the client sends it (awaiting each: backpressure)."""
@@ -61,6 +64,7 @@ class ClientBody:
                 raise self._disconnect()
             chunk = message.get("body", b"")
             if chunk:
+                self.received += len(chunk)
                 yield chunk
             if not message.get("more_body", False):
                 break

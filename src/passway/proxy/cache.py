@@ -27,12 +27,23 @@ class ProjectCache(Generic[V]):
         self._generation: dict[str, int] = {}
         self._inflight: dict[Key, asyncio.Task[V]] = {}
         self._epoch = 0  # bumped by clear(): drops loads of every project
+        self.hits = 0  # lookups by ``get`` (sampled into passway_proxy_cache_lookups_total)
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, project_id: str, key: Hashable) -> V | None:
-        """The cached value, or None (values are never None)."""
+        """The cached value, or None (values are never None). Counted as a hit or a miss."""
+        value = self.peek(project_id, key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def peek(self, project_id: str, key: Hashable) -> V | None:
+        """``get`` without counting."""
         full = (project_id, key)
         value = self._entries.get(full)
         if value is not None:
@@ -43,7 +54,7 @@ class ProjectCache(Generic[V]):
         self, project_id: str, key: Hashable, load: Callable[[], Awaitable[V]]
     ) -> V:
         """The cached value, else the result of one shared ``load()`` (stored unless dropped)."""
-        value = self.get(project_id, key)
+        value = self.peek(project_id, key)
         if value is not None:
             return value
         full = (project_id, key)

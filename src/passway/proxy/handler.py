@@ -14,9 +14,8 @@ Unexpected exceptions become a generic 500 and are logged here, never shown.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,14 @@ from passway.core.target import build_upstream_url
 from passway.core.throttle import window_after_429
 from passway.errors import PasswayError, Throttled
 from passway.http1.client.response import Http1Response
+from passway.observability.request_ids import (
+    REQUEST_ID_HEADER_BYTES,
+    CallContext,
+    current_call,
+    new_request_id,
+    request_id_time,
+)
+from passway.operations.record import OperationRecord
 from passway.problems import send_problem
 from passway.proxy.body import ClientBody, ClientDisconnected
 from passway.proxy.invalidation import ChangeWatcher
@@ -52,16 +59,30 @@ _NO_EXTENSIONS: dict[str, Any] = {}
 
 @dataclass(slots=True)
 class _Exchange:
-    """What has happened on the client side of one call."""
+    """What has happened in one call: on the client's side, and what its operation records."""
 
     send: Send
+    request_id: str
     started: bool = False
     finished: bool = False
     disconnected: bool = False
+    status: int = 0
+    response_bytes: int = 0
+    project_id: str = ""
+    target: ProxyTarget | None = None
+    error_code: str | None = None
+    upstream_status: int | None = None
+    upstream_ms: float | None = None
+    token_refreshed: bool = False
+    replayed: bool = False
+    body: ClientBody | None = None
 
     async def send_tracked(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
+            self.status = message["status"]
+        else:
+            self.response_bytes += len(message.get("body", b""))
         await self.send(message)
 
 
@@ -115,8 +136,9 @@ class ProxyHandler:
             settings.cache_poll_interval,
             stale_ttl=settings.stale_cache_ttl,
         )
-        self._id_prefix = secrets.token_hex(4)
-        self._ids = itertools.count(1)
+        self._recorder = runtime.operations
+        self.in_flight = 0  # sampled into http_server_active_requests
+        self._sampled = (0, 0)  # cache hits and misses already counted in the metrics
 
     async def start(self) -> None:
         """Listen for changes: this process's at once, other processes' as the fleet announces
@@ -133,24 +155,44 @@ class ProxyHandler:
     async def aclose(self) -> None:
         await self._watcher.stop()
 
+    def sample_metrics(self) -> None:
+        """Calls in flight and cache hits and misses, into the metrics (the writer's loop)."""
+        metrics = self._runtime.metrics
+        metrics.active_requests.set(self.in_flight)
+        hits, misses = self._resolver.cache_counts()
+        seen_hits, seen_misses = self._sampled
+        if hits > seen_hits:
+            metrics.cache_lookups.labels("hit").inc(hits - seen_hits)
+        if misses > seen_misses:
+            metrics.cache_lookups.labels("miss").inc(misses - seen_misses)
+        self._sampled = (hits, misses)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = _Exchange(send)
+        request_id = new_request_id()
+        started = time.perf_counter()
+        # Log lines written during the call carry its id (and are kept with its operation).
+        context = current_call.set(CallContext(request_id, collect=self._recorder.collect_logs))
+        exchange = _Exchange(send, request_id)
+        self.in_flight += 1
         try:
             await self._proxy(scope, receive, exchange)
         except PasswayError as exc:
             await self._answer_problem(scope, exchange, exc)
         except ClientDisconnected:
+            exchange.error_code = "client_disconnected"
             return
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if exchange.disconnected and task is not None:
                 task.uncancel()
+                exchange.error_code = "client_disconnected"
                 return
             raise
         except UpstreamAborted:
             # The answer has started and cannot be completed: returning without the final body
             # makes the server close the connection, so the client sees a broken response (never a
             # clean short one), and the log gets one line instead of a traceback.
+            exchange.error_code = "provider_aborted"
             return
         except Exception as exc:
             if exchange.started:
@@ -162,19 +204,57 @@ class ProxyHandler:
                 return
             logger.exception("proxy call failed unexpectedly")
             await self._answer_problem(scope, exchange, PasswayError())
+        finally:
+            self.in_flight -= 1
+            self._record(scope, exchange, started)
+            current_call.reset(context)
+
+    def _record(self, scope: Scope, exchange: _Exchange, started: float) -> None:
+        """Hand the call to the operations recorder: one tuple, no await."""
+        target = exchange.target
+        call = current_call.get()
+        self._recorder.append(
+            OperationRecord(
+                exchange.request_id,
+                exchange.project_id,
+                target.integration.id if target is not None else None,
+                target.installation.id if target is not None else None,
+                target.connection.id if target is not None else None,
+                target.installation.group_ref if target is not None else None,
+                target.provider.name if target is not None else None,
+                scope["method"],
+                scope["path"],
+                exchange.status or 499,  # 499: the client left before any answer
+                exchange.error_code or (None if exchange.status else "client_disconnected"),
+                exchange.upstream_status,
+                (time.perf_counter() - started) * 1000,
+                exchange.upstream_ms,
+                exchange.body.received if exchange.body is not None else 0,
+                exchange.response_bytes,
+                exchange.token_refreshed,
+                exchange.replayed,
+                request_id_time(exchange.request_id),
+                call.logs if call is not None else None,
+            )
+        )
 
     async def _proxy(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
         call = parse_proxy_headers(scope["headers"], max_timeout=self._max_timeout)
+        exchange.project_id = call.project_id
         await self._resolver.authenticate(call.project_id, call.api_key)
         target = await self._resolver.resolve_target(call.project_id, call.selector)
+        exchange.target = target
         if call.throttle:
             await self._check_throttle(target)
         oauth = target.provider.auth_type == "oauth2"
         if oauth:
-            target = await self._fresh_token(call, target)
+            fresh = await self._fresh_token(call, target)
+            exchange.token_refreshed = fresh.connection is not target.connection
+            target = fresh
         elif target.provider.token_request is not None:
             target = await self._token_steps.with_token(target)
         body, data, replayable = await self._read_body(scope, receive)
+        exchange.body = body
         outgoing = self._outgoing(scope, target)
         timeout = self._timeouts.for_call(call.timeout)
         method: str = scope["method"]
@@ -191,6 +271,7 @@ class ProxyHandler:
             timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
         response: Http1Response | None = None
         try:
+            sent = time.perf_counter()
             response = await open_upstream(
                 http, method, outgoing.url, outgoing.headers, data, timeout, target.egress
             )
@@ -199,13 +280,22 @@ class ProxyHandler:
                 if replay is not None:
                     response.close()
                     response = None
+                    logger.info(
+                        "provider answered 401; token refreshed, call replayed once",
+                        extra={"connection_id": target.connection.id},
+                    )
+                    exchange.replayed = exchange.token_refreshed = True
                     outgoing = self._outgoing(scope, replay)
                     response = await open_upstream(
                         http, method, outgoing.url, outgoing.headers, data, timeout, replay.egress
                     )
             if response.status == 401 and target.provider.token_request is not None:
                 self._token_steps.refused(target.connection)
-            extra = await self._after_429(call, target, response) if response.status == 429 else ()
+            exchange.upstream_ms = (time.perf_counter() - sent) * 1000
+            exchange.upstream_status = response.status
+            extra = [(REQUEST_ID_HEADER_BYTES, exchange.request_id.encode())]
+            if response.status == 429:
+                extra.extend(await self._after_429(call, target, response))
             await relay_response(
                 response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
             )
@@ -238,6 +328,11 @@ class ProxyHandler:
         now = datetime.now(UTC)
         window = window_after_429(response.header(b"retry-after"), now)
         await self._fleet.open_throttle_window(target.connection.id, window, now)
+        logger.info(
+            "provider answered 429; throttle window set for %.0f s",
+            window.seconds_left(now),
+            extra={"connection_id": target.connection.id},
+        )
         return window.headers() if call.throttle else ()
 
     async def _fresh_token(self, call: ProxyHeaders, target: ProxyTarget) -> ProxyTarget:
@@ -289,8 +384,13 @@ class ProxyHandler:
         if exchange.started:
             raise UpstreamAborted(error.code)
         if error.status >= 500:
-            logger.info("proxy call answered %s %s", error.status, error.code)
-        request_id = f"{self._id_prefix}-{next(self._ids)}"
+            logger.info("proxy call answered %s %s: %s", error.status, error.code, error.detail)
+        exchange.status = error.status
+        exchange.error_code = error.code
         await send_problem(
-            exchange.send, error, instance=scope["path"], request_id=request_id, subsystem="proxy"
+            exchange.send,
+            error,
+            instance=scope["path"],
+            request_id=exchange.request_id,
+            subsystem="proxy",
         )

@@ -119,6 +119,10 @@ class Resolver:
         self._keys.clear()
         self._targets.clear()
 
+    def cache_counts(self) -> tuple[int, int]:
+        """Hits and misses of both caches so far (metrics sample them)."""
+        return self._keys.hits + self._targets.hits, self._keys.misses + self._targets.misses
+
     # API keys ----------------------------------------------------------------------------------
     async def authenticate(self, project_id: str, raw_key: str) -> None:
         """Return if ``raw_key`` is an active key of the project, else raise ``Unauthenticated``.
@@ -226,6 +230,6 @@ class Resolver:
             return target
         base_url, credentials = _derive(target.provider, target.integration, connection)
         updated = replace(target, connection=connection, base_url=base_url, credentials=credentials)
-        if self._targets.get(project_id, selector) is target:
+        if self._targets.peek(project_id, selector) is target:
             self._targets.put(project_id, selector, updated)
         return updated

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from passway import apikeys
+from passway.operations.record import UNHEALTHY, InstallationStatus
 from passway.records import ApiKey, Connection, Credentials, Integration, OAuthToken, Project
 from passway.services.installations import InstallationView
 from passway.services.integrations import Deployment
@@ -145,9 +146,15 @@ def credentials_json(connection: Connection, *, include_refresh_token: bool) -> 
     return {}
 
 
-def installation_json(view: InstallationView) -> dict[str, Any]:
+def installation_json(
+    view: InstallationView, status: InstallationStatus | None = None
+) -> dict[str, Any]:
+    """``status``: how its latest operation left it (``healthStatus``, ``lastOperationStatus``)."""
     installation = view.installation
-    return {
+    health = installation.health_status if status is None else status.health_status
+    if view.connection is not None and view.connection.status == "bad_credentials":
+        health = UNHEALTHY  # the customer must re-authorize before any call can succeed
+    out = {
         "id": installation.id,
         "projectId": installation.project_id,
         "integrationId": installation.integration_id,
@@ -157,8 +164,11 @@ def installation_json(view: InstallationView) -> dict[str, Any]:
             if view.connection is not None
             else {"id": installation.connection_id}
         ),
-        "healthStatus": installation.health_status,
+        "healthStatus": health,
         "createTime": rfc3339(installation.create_time),
         "updateTime": rfc3339(installation.update_time),
         "config": dict(installation.config),
     }
+    if status is not None:
+        out["lastOperationStatus"] = status.last_operation_status
+    return out

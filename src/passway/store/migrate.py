@@ -31,7 +31,7 @@ from passway.store.engine import WRITE_OPTION, create_engine, sqlite_path
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0003"
+HEAD = "0002"
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # Any constant the application owns; two processes asking for it queue behind each other.
 _PG_MIGRATION_LOCK = 0x70617373_7761_0001

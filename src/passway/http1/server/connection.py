@@ -15,14 +15,13 @@ with httptools and running the proxy handler for each, one at a time.
   answer broke off) closes the connection, so the client sees a broken response, never a clean
   short one. An unexpected exception before the response started is a 500 problem, logged once.
 - **Access log.** When enabled, one line per response on uvicorn's ``uvicorn.access`` logger, in
-  its format, so both ports log alike.
+  its format (the path without its query), so both ports log alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections import deque
 from typing import Any, cast
 from urllib.parse import unquote
@@ -32,6 +31,7 @@ import httptools
 from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
 from passway.http1.server.call import BODY_HIGH_WATER, ListenerCall, status_line
+from passway.observability.request_ids import new_request_id
 from passway.problems import problem_body, problem_headers, send_problem
 
 logger = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ access_logger = logging.getLogger("uvicorn.access")
 MAX_HEAD = 64 * 1024  # bytes of request line and headers
 # This server cancels a call when its client goes away (the handler need not watch for it).
 _EXTENSIONS: dict[str, Any] = {CANCELS_ON_DISCONNECT: {}}
-
-
-def _request_id() -> str:
-    return "l-" + secrets.token_hex(6)
 
 
 Handler = ASGIApp
@@ -332,7 +328,7 @@ class ClientConnection(asyncio.Protocol):
             call.send,
             error,
             instance=call.scope["path"],
-            request_id=_request_id(),
+            request_id=new_request_id(),
             subsystem="proxy",
         )
 
@@ -361,7 +357,7 @@ class ClientConnection(asyncio.Protocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
-        request_id = _request_id()
+        request_id = new_request_id()
         body = problem_body(error, instance="-", request_id=request_id, subsystem="proxy")
         headers = problem_headers(error, len(body), request_id)
         head = [status_line(error.status)]
@@ -420,9 +416,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _log_access(self, call: ListenerCall) -> None:
         scope = call.scope
-        path = scope["path"]
-        if scope["query_string"]:
-            path += "?" + scope["query_string"].decode("latin-1")
+        path = scope["path"]  # never the query: its values may be secrets
         client = "%s:%d" % self._client if self._client else "-"  # noqa: UP031 - log format
         access_logger.info(
             '%s - "%s %s HTTP/%s" %d',

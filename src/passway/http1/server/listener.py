@@ -7,9 +7,9 @@ each small answer to the socket in one piece and skips a general-purpose server'
 work. On a 2-core machine a small proxied call costs about a quarter less CPU than through uvicorn
 (``bench/README.md``).
 
-``GET /healthz`` (without ``x-amp-proxy-version``) answers ``{"status":"ok"}`` for load balancers
-on every port; everything else goes to the handler. A head must complete within the header
-timeout of its first byte, and an idle connection closes after the keep-alive timeout.
+What it serves: every request goes to the handler it is given (the application puts ``/healthz``
+and ``/readyz`` in front, ``passway.asgi.with_ops_endpoints``). A head must complete within the
+header timeout of its first byte, and an idle connection closes after the keep-alive timeout.
 
 Each worker process binds the port with ``SO_REUSEPORT`` and the kernel spreads connections over
 them. On shut-down the listener stops accepting, lets calls in progress finish for up to
@@ -21,41 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
-from typing import Any
 
 from passway.http1.server.connection import ClientConnection, ConnectionSettings, Handler
 
 logger = logging.getLogger(__name__)
-
-_HEALTH_BODY = b'{"status":"ok"}'
-_PROXY_VERSION_HEADER = b"x-amp-proxy-version"
-
-
-async def _answer_health(send: Any) -> None:
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", b"%d" % len(_HEALTH_BODY)),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": _HEALTH_BODY})
-
-
-def with_health_check(proxy: Handler) -> Handler:
-    """The proxy handler, with ``GET /healthz`` answered here for requests that are not proxy
-    calls. (A plain function handing back the awaitable: no extra coroutine on every call.)"""
-
-    def serve(scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
-        if (
-            scope["path"] == "/healthz"
-            and scope["method"] in ("GET", "HEAD")
-            and not any(name == _PROXY_VERSION_HEADER for name, _ in scope["headers"])
-        ):
-            return _answer_health(send)
-        return proxy(scope, receive, send)
-
-    return serve
 
 
 class ProxyListener:
@@ -71,7 +40,6 @@ class ProxyListener:
         access_log: bool = False,
         grace: float = 10.0,
         header_timeout: float | None = None,
-        health_check: bool = True,
         label: str = "proxy listener",
         reuse_port: bool = True,
     ) -> None:
@@ -79,7 +47,7 @@ class ProxyListener:
         # SO_REUSEPORT: every worker binds the port and the kernel spreads connections. It also
         # lets any other process of the same user bind it, so a single worker does without.
         self._reuse_port = reuse_port
-        self._handler = with_health_check(handler) if health_check else handler
+        self._handler = handler
         self._header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
         self._host = host
         self._port = port

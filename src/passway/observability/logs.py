@@ -1,0 +1,138 @@
+"""Logging set-up: structlog's formatter over the standard library's loggers.
+
+``PASSWAY_LOG_FORMAT=text`` (default, for a terminal) prints ``time [level] message key=value``;
+``json`` prints one JSON object per line. Every line written during a call carries its
+``request_id`` (``request_ids.current_call``); uvicorn's lines go through the same formatter.
+
+Never logged: secrets, OAuth ``code``/``state``, query values. Passway's own lines name ids and
+codes only; ``StripQuery`` removes the query from uvicorn's access-log lines (an OAuth callback's
+query holds its ``code`` and ``state``).
+
+``CallLogCollector`` keeps a copy of each line a proxy call writes (info and up) with that call, so
+its operation can show them (``GET .../operations/{id}/logs``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from passway.observability.request_ids import current_call
+
+# Attributes every LogRecord has: anything else on a record was passed as ``extra``.
+_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+def add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    if "request_id" not in event:
+        call = current_call.get()
+        if call is not None:
+            event["request_id"] = call.request_id
+    return event
+
+
+def drop_color_message(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn passes a colored copy of some messages as an extra; one message is enough."""
+    event.pop("color_message", None)
+    return event
+
+
+def logging_config(level: str = "info", fmt: str = "text") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dictionary (also uvicorn's ``log_config``)."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+    )
+    pre_chain: list[Any] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        drop_color_message,
+        add_request_id,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if fmt == "json":
+        pre_chain.append(structlog.processors.format_exc_info)
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "passway": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    renderer,
+                ],
+                "foreign_pre_chain": pre_chain,
+            }
+        },
+        "filters": {"strip_query": {"()": StripQuery}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "passway",
+                "stream": "ext://sys.stderr",
+                "level": level.upper(),
+            },
+            "access": {
+                "class": "logging.StreamHandler",
+                "formatter": "passway",
+                "stream": "ext://sys.stdout",
+                "filters": ["strip_query"],
+            },
+        },
+        "loggers": {
+            # INFO at the logger whatever the level printed: a call's own lines are collected.
+            "passway": {"handlers": ["default"], "level": "INFO", "propagate": False},
+            "uvicorn": {"handlers": ["default"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": {"level": level.upper()},
+            "uvicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        },
+    }
+
+
+class StripQuery(logging.Filter):
+    """Removes the query from uvicorn's access-log lines (``%s - "%s %s HTTP/%s" %d``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].partition("?")[0], args[3], args[4])
+        return True
+
+
+class CallLogCollector(logging.Handler):
+    """Copies each line written during a recorded proxy call into that call's context."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        call = current_call.get()
+        if call is None or not call.collect:
+            return
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "message": record.getMessage(),
+        }
+        for name, value in record.__dict__.items():
+            if name not in _RECORD_FIELDS and name != "request_id":
+                entry[name] = value if isinstance(value, str | int | float | bool) else str(value)
+        call.add_log(entry)
+
+
+def install_call_log_collector() -> None:
+    """Attach the collector to Passway's loggers (once per process) and let info lines reach it.
+
+    The composition root calls this: logging is process-wide, whoever configured the handlers.
+    """
+    logger = logging.getLogger("passway")
+    if not any(isinstance(h, CallLogCollector) for h in logger.handlers):
+        logger.addHandler(CallLogCollector())
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)

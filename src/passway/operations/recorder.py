@@ -1,0 +1,204 @@
+"""``OperationRecorder``: takes each finished proxy call off the hot path and deals with it later.
+
+The proxy hands over an ``OperationRecord`` with ``append`` (no await, nothing built but the
+tuple); the buffer is bounded, and a record arriving when it is full is dropped and counted (a log
+line per flush that dropped some, and ``passway_operations_dropped_total``): recording never delays
+or fails a call. Every ``flush_interval`` seconds (1) the background loop takes the buffer and,
+for the batch:
+
+- writes one info log line per call (request id, project, installation, provider, method, path,
+  status, durations, error code);
+- counts the calls in the metrics (``Metrics.record_call``) and runs the metric samplers;
+- when recording is on (``sink``), inserts the batch in one ``executemany`` and saves each
+  touched installation's ``lastOperationStatus``/``healthStatus``; a database error drops the
+  batch, logs the outage once and its end once, and sets ``passway_database_up``;
+- every ``prune_interval`` seconds, deletes operations older than the retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from passway.observability.metrics import Metrics
+from passway.operations.record import InstallationStatus, OperationRecord, health_after
+
+logger = logging.getLogger("passway.operations")
+call_logger = logging.getLogger("passway.proxy.calls")
+
+
+class OperationSink(Protocol):
+    """Where batches go (``passway.store.operations.OperationStore`` is one)."""
+
+    async def insert_operations(self, records: Sequence[OperationRecord]) -> None: ...
+
+    async def prune_operations(self, older_than: datetime) -> int: ...
+
+    async def save_installation_statuses(self, statuses: Iterable[InstallationStatus]) -> None: ...
+
+
+class OperationRecorder:
+    """One per worker. ``sink`` None: nothing is stored (retention 0); logs and metrics stay."""
+
+    def __init__(
+        self,
+        sink: OperationSink | None,
+        metrics: Metrics,
+        *,
+        retention_days: float,
+        queue_size: int = 10_000,
+        log_calls: bool = True,
+        flush_interval: float = 1.0,
+        prune_interval: float = 600.0,
+    ) -> None:
+        self._sink = sink if retention_days > 0 else None
+        self._metrics = metrics
+        self._retention = timedelta(days=retention_days)
+        self._capacity = queue_size
+        self._log_calls = log_calls
+        self._flush_interval = flush_interval
+        self._prune_interval = prune_interval
+        self._buffer: list[OperationRecord] = []
+        self._dropped = 0
+        self._next_prune = 0.0
+        self._db_down = False
+        self._task: asyncio.Task[None] | None = None
+        # Whether calls should keep their own log lines (only worth it when they are stored).
+        self.collect_logs = self._sink is not None
+
+    @property
+    def recording(self) -> bool:
+        return self._sink is not None
+
+    # the hot path --------------------------------------------------------------------------------
+    def append(self, record: OperationRecord) -> None:
+        """Queue one finished call; drop it (counted) when the queue is full."""
+        if len(self._buffer) < self._capacity:
+            self._buffer.append(record)
+        else:
+            self._dropped += 1
+
+    # the background loop -------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="passway-operations-writer")
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval)
+            try:
+                await self.flush()
+            except (
+                Exception
+            ):  # the writer must outlive any one bad batch (logged with its traceback)
+                logger.exception("operations writer failed on a batch")
+
+    async def flush(self) -> None:
+        """Deal with everything queued so far (the loop calls this; tests may too)."""
+        batch, self._buffer = self._buffer, []
+        dropped, self._dropped = self._dropped, 0
+        if dropped:
+            self._metrics.operations_dropped.inc(dropped)
+            logger.warning(
+                "operations queue full: %d operation records dropped",
+                dropped,
+                extra={"dropped": dropped},
+            )
+        self._metrics.sample()
+        self._account(batch)
+        if self._sink is not None:
+            await self._store(self._sink, batch)
+
+    def _account(self, batch: Sequence[OperationRecord]) -> None:
+        record_call = self._metrics.record_call
+        log = self._log_calls and call_logger.isEnabledFor(logging.INFO)
+        for r in batch:
+            upstream_s = None if r.upstream_duration_ms is None else r.upstream_duration_ms / 1000
+            record_call(r.provider, r.status, r.error_code, r.duration_ms / 1000, upstream_s)
+            if log:
+                call_logger.info(
+                    "proxy call %s %s %d",
+                    r.method,
+                    r.path,
+                    r.status,
+                    extra={
+                        "request_id": r.id,
+                        "project_id": r.project_id,
+                        "installation_id": r.installation_id,
+                        "provider": r.provider,
+                        "method": r.method,
+                        "path": r.path,
+                        "status": r.status,
+                        "upstream_status": r.upstream_status,
+                        "duration_ms": round(r.duration_ms, 3),
+                        "upstream_duration_ms": (
+                            None
+                            if r.upstream_duration_ms is None
+                            else round(r.upstream_duration_ms, 3)
+                        ),
+                        "error_code": r.error_code,
+                    },
+                )
+
+    async def _store(self, sink: OperationSink, batch: Sequence[OperationRecord]) -> None:
+        try:
+            if batch:
+                await sink.insert_operations(batch)
+                await sink.save_installation_statuses(latest_statuses(batch))
+            now = time.monotonic()
+            if now >= self._next_prune:
+                self._next_prune = now + self._prune_interval
+                pruned = await sink.prune_operations(datetime.now(UTC) - self._retention)
+                if pruned:
+                    logger.info("pruned %d operations past retention", pruned)
+        except Exception as exc:  # noqa: BLE001 - any database failure: the batch is dropped
+            self._metrics.database_up.set(0)
+            self._metrics.operations_dropped.inc(len(batch))
+            if not self._db_down:
+                self._db_down = True
+                logger.warning(
+                    "database unreachable (%s); operation records are dropped until it is back",
+                    type(exc).__name__,
+                )
+            return
+        self._metrics.operations_written.inc(len(batch))
+        self._metrics.database_up.set(1)
+        if self._db_down:
+            self._db_down = False
+            logger.info("database reachable again; recording operations")
+
+
+def latest_statuses(batch: Iterable[OperationRecord]) -> list[InstallationStatus]:
+    """Each installation's latest call in ``batch``, as its status."""
+    latest: dict[str, OperationRecord] = {}
+    for record in batch:
+        if record.installation_id is None:
+            continue
+        known = latest.get(record.installation_id)
+        if known is None or known.id < record.id:
+            latest[record.installation_id] = record
+    now = datetime.now(UTC)
+    return [
+        InstallationStatus(
+            installation_id=installation_id,
+            project_id=r.project_id,
+            last_operation_id=r.id,
+            last_operation_status=r.result,
+            health_status=health_after(r.status, r.error_code, r.upstream_status),
+            update_time=now,
+        )
+        for installation_id, r in latest.items()
+    ]

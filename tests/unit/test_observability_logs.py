@@ -1,0 +1,107 @@
+"""Logging set-up: JSON or text lines through structlog, the request id on every line written
+during a call, a call's own lines collected, queries stripped from access-log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import logging.config
+from collections.abc import Iterator
+
+import pytest
+
+from passway.observability.logs import (
+    CallLogCollector,
+    StripQuery,
+    install_call_log_collector,
+    logging_config,
+)
+from passway.observability.request_ids import CallContext, current_call, new_request_id
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    names = ("passway", "uvicorn", "uvicorn.error", "uvicorn.access")
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level) for n in names}
+    yield
+    for name, (handlers, level) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = True
+
+
+def formatter_for(fmt: str) -> logging.Formatter:
+    config = logging_config("info", fmt)["formatters"]["passway"]
+    factory = config.pop("()")
+    formatter: logging.Formatter = factory(**config)
+    return formatter
+
+
+def emit(formatter: logging.Formatter, msg: str, **extra: object) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("passway.test-observability")
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info(msg, extra=extra)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_json_lines_carry_the_request_id_of_the_call_and_the_extras() -> None:
+    request_id = new_request_id()
+    token = current_call.set(CallContext(request_id))
+    try:
+        line = emit(formatter_for("json"), "token refreshed", connection_id="c-1")
+    finally:
+        current_call.reset(token)
+    parsed = json.loads(line)
+    assert parsed["event"] == "token refreshed"
+    assert parsed["request_id"] == request_id
+    assert parsed["connection_id"] == "c-1"
+    assert parsed["level"] == "info" and parsed["timestamp"].endswith("Z")
+
+
+def test_text_lines_are_one_line_with_key_values() -> None:
+    line = emit(formatter_for("text"), "proxy call GET /x 200", status=200)
+    assert line.count("\n") == 1
+    assert "proxy call GET /x 200" in line and "status=200" in line
+
+
+def test_access_lines_lose_their_query() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", "/callbacks/v1/oauth?code=C0DE&state=ST4TE", "1.1", 400), None,
+    )  # fmt: skip
+    assert StripQuery().filter(record)
+    assert record.getMessage() == '1.2.3.4:5 - "GET /callbacks/v1/oauth HTTP/1.1" 400'
+
+
+def test_a_recorded_call_keeps_its_own_lines(restore_logging: None) -> None:
+    install_call_log_collector()
+    install_call_log_collector()  # once per process, however often asked
+    logger = logging.getLogger("passway")
+    assert sum(isinstance(h, CallLogCollector) for h in logger.handlers) == 1
+    call = CallContext(new_request_id(), collect=True)
+    token = current_call.set(call)
+    try:
+        logging.getLogger("passway.oauth").info("token refreshed: %s", "why", extra={"n": 1})
+        logging.getLogger("passway.oauth").debug("not kept")
+    finally:
+        current_call.reset(token)
+    logging.getLogger("passway.oauth").info("outside any call")
+    assert call.logs is not None
+    (entry,) = call.logs
+    assert (entry["level"], entry["message"], entry["n"]) == ("info", "token refreshed: why", 1)
+
+
+def test_the_dictionary_configures_logging(restore_logging: None) -> None:
+    logging.config.dictConfig(logging_config("warning", "json"))
+    assert logging.getLogger("passway").level == logging.INFO  # collected, printed from warning
+    assert logging.getLogger("uvicorn.access").handlers[0].filters
