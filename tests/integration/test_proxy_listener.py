@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +27,11 @@ from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, ProxyWorld, proxy_world
 from support.upstream import reset_mid_body_handler
+from support.wire import WAIT, RawResponse, Wire, open_wire
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SECRET = "k-listener-credential-7f3a9c"
-WAIT = 15.0  # ceiling for any single wait on the wire (never a timing assertion)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -50,95 +48,10 @@ async def setup(world: ProxyWorld) -> SeededSetup:
 
 
 # the wire ---------------------------------------------------------------------------------------
-@dataclass
-class RawResponse:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return values[0] if values else None
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Wire:
-    """One client connection to the listener, written and read as bytes."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-
-    @classmethod
-    async def open(cls, world: ProxyWorld) -> Wire:
-        host, port = world.proxy_url.removeprefix("http://").split(":")
-        reader, writer = await asyncio.open_connection(host, int(port))
-        return cls(reader, writer)
-
-    async def send(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
-
-    async def read_head(self) -> tuple[int, list[tuple[str, str]]]:
-        head = await asyncio.wait_for(self.reader.readuntil(b"\r\n\r\n"), WAIT)
-        status_line, *lines = head[:-4].decode("latin-1").split("\r\n")
-        assert status_line.startswith("HTTP/1.1 "), status_line
-        headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines)]
-        return int(status_line.split(" ", 2)[1]), headers
-
-    async def read_response(self, *, method: str = "GET") -> RawResponse:
-        """One complete response, read by its framing (a broken one raises)."""
-        status, headers = await self.read_head()
-        response = RawResponse(status, headers, b"")
-        if method == "HEAD" or status in (204, 304) or status < 200:
-            return response
-        length = response.header("content-length")
-        if length is not None:
-            response.body = await asyncio.wait_for(self.reader.readexactly(int(length)), WAIT)
-        elif response.header("transfer-encoding") == "chunked":
-            response.body = await self._read_chunks()
-        else:
-            response.body = await self.read_to_end()
-        return response
-
-    async def _read_chunks(self) -> bytes:
-        pieces = []
-        while True:
-            size_line = await asyncio.wait_for(self.reader.readuntil(b"\r\n"), WAIT)
-            size = int(size_line.split(b";")[0], 16)
-            if size == 0:
-                assert await asyncio.wait_for(self.reader.readuntil(b"\r\n"), WAIT) == b"\r\n"
-                return b"".join(pieces)
-            pieces.append(await asyncio.wait_for(self.reader.readexactly(size), WAIT))
-            assert await asyncio.wait_for(self.reader.readexactly(2), WAIT) == b"\r\n"
-
-    async def read_to_end(self) -> bytes:
-        """Everything until the listener closes the connection."""
-        return await asyncio.wait_for(self.reader.read(), WAIT)
-
-    async def closed_by_server(self) -> bool:
-        """Whether the listener ends the connection (EOF or reset) with nothing more sent."""
-        try:
-            rest = await asyncio.wait_for(self.reader.read(), WAIT)
-        except ConnectionResetError:
-            return True
-        return rest == b""
-
-    async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(ConnectionError):
-            await self.writer.wait_closed()
-
-
 @contextlib.asynccontextmanager
 async def wire(world: ProxyWorld) -> AsyncIterator[Wire]:
-    connection = await Wire.open(world)
-    try:
+    async with open_wire(world.proxy_url) as connection:
         yield connection
-    finally:
-        await connection.close()
 
 
 def request(
