@@ -102,6 +102,7 @@ async def build_runtime(
         poll_interval=settings.webhook_poll_interval,
         retention_seconds=settings.webhook_event_retention_days * 86400,
     )
+    deliverer.on_attempt = metrics.observe_webhook
     operation_store = open_operation_store(store)
     recorder = OperationRecorder(
         operation_store,

@@ -191,6 +191,14 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(
     assert sorted(p["data"]["connectionId"] for p in payloads) == sorted(c["id"] for c in made)
     while not all(d["status"] == "delivered" for d in await project.deliveries()):
         await receiver_pause()
+    # The attempts are counted in the instance's metrics, failed ones and delivered ones apart.
+    metrics = (await client.get("/metrics")).text
+    samples = dict(
+        line.rsplit(" ", 1) for line in metrics.splitlines() if line.startswith("passway_webhook")
+    )
+    assert float(samples['passway_webhook_deliveries_total{outcome="failed"}']) >= 5
+    assert float(samples['passway_webhook_deliveries_total{outcome="delivered"}']) == 5
+    assert float(samples["passway_webhook_delivery_latency_seconds_count"]) == 5
 
 
 async def receiver_pause() -> None:

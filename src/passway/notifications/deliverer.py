@@ -95,7 +95,8 @@ class Deliverer:
         self.counters = DeliveryCounters()
         # Called after each attempt with (outcome, seconds): "delivered" or "failed". A hook for
         # metrics; exceptions it raises are logged and ignored.
-        self.on_attempt: Callable[[str, float], None] | None = None
+        # Called with (outcome, attempt seconds, event-to-delivery seconds or None) per attempt.
+        self.on_attempt: Callable[[str, float, float | None], None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -178,10 +179,9 @@ class Deliverer:
             now = self._clock()
             await self._store.record_success(claim, self.owner, now, status)
             self.counters.delivered += 1
-            self.counters.latency_seconds_sum += max(
-                0.0, (now - claim.event.create_time).total_seconds()
-            )
-            self._observe("delivered", started)
+            latency = max(0.0, (now - claim.event.create_time).total_seconds())
+            self.counters.latency_seconds_sum += latency
+            self._observe("delivered", started, latency)
             return
         await self._failed(claim, f"the receiver answered HTTP {status}", status, started)
 
@@ -199,13 +199,13 @@ class Deliverer:
             claim.delivery.attempts + 1,
             error,
         )
-        self._observe("failed", started)
+        self._observe("failed", started, None)
 
-    def _observe(self, outcome: str, started: float) -> None:
+    def _observe(self, outcome: str, started: float, latency: float | None) -> None:
         if self.on_attempt is None:
             return
         try:
-            self.on_attempt(outcome, time.monotonic() - started)
+            self.on_attempt(outcome, time.monotonic() - started, latency)
         except Exception:
             log.exception("webhook metrics hook failed")
 

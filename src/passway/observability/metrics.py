@@ -143,6 +143,28 @@ class Metrics:
             "1 when Redis answered the last attempt, else 0 (absent without Redis).",
             mode="livemin",
         )
+        self.webhook_deliveries = self.counter(
+            "passway_webhook_deliveries",
+            "Webhook delivery attempts, by outcome (delivered, failed).",
+            ("outcome",),
+        )
+        self.webhook_delivery_duration = self.histogram(
+            "passway_webhook_delivery_duration_seconds",
+            "Duration of one webhook delivery attempt (connect, send, answer), by outcome.",
+            ("outcome",),
+        )
+        self.webhook_delivery_latency = self.histogram(
+            "passway_webhook_delivery_latency_seconds",
+            "Time from a notification event's commit to its delivery.",
+            buckets=(0.1, 0.5, 1, 5, 30, 60, 300, 1800, 3600, 21600, 86400),
+        )
+
+    def observe_webhook(self, outcome: str, seconds: float, latency: float | None) -> None:
+        """One webhook delivery attempt: its outcome, duration and (delivered) event latency."""
+        self.webhook_deliveries.labels(outcome).inc()
+        self.webhook_delivery_duration.labels(outcome).observe(seconds)
+        if latency is not None:
+            self.webhook_delivery_latency.observe(latency)
 
     # building metrics (for other features too) ---------------------------------------------------
     def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
