@@ -25,10 +25,10 @@ def serve(ctx: click.Context, /, **options: Any) -> None:
 
     settings = settings_from(ctx, **flag_values(options))
     check_before_start(settings)
-    click.echo(f"Data directory: {settings.data_dir}", err=True)
 
     def announce() -> None:
         click.echo(announcement(settings), err=True)
+        click.echo(f"Data directory: {settings.data_dir}", err=True)
 
     # Several workers add their metrics up in one directory, fresh for this run (removed after);
     # the workers inherit its name through the environment.
