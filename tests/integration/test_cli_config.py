@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import subprocess
 import time
@@ -267,10 +268,19 @@ def test_serve_flags_reach_the_worker_processes(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert answer.status_code == 200 and answer.json()["displayName"] == "Only here"
+        # One worker may answer before the other is ready; the announcement waits for both.
+        printed: list[str] = []
+        assert process.stderr is not None
+        fd = process.stderr.fileno()
+        while "Passway listening" not in "".join(printed):
+            assert time.monotonic() < deadline, "never announced: " + "".join(printed)
+            readable, _, _ = select.select([fd], [], [], 0.5)
+            if readable:
+                printed.append(os.read(fd, 65536).decode())
     finally:
         process.terminate()
         _, err = process.communicate(timeout=20)
-    assert err.decode().count("Passway listening") == 1
+    assert ("".join(printed) + err.decode()).count("Passway listening") == 1
 
 
 @pytest.mark.postgres
