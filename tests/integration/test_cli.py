@@ -3,12 +3,11 @@ installation, errors as one line with exit code 2, and ``serve`` answering what 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
+import select
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from passway.cli import main
+from support.cli import threaded_oauth_server
 from support.oauth_server import (
     CC_PROVIDER,
     CLIENT_ID,
@@ -242,6 +242,7 @@ def test_serve_with_an_admin_port_keeps_the_management_api_off_the_main_port(cli
     process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, start_new_session=True)
     admin = f"http://127.0.0.1:{admin_port}"
     main = f"http://127.0.0.1:{port}"
+    printed: list[str] = []
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -257,35 +258,28 @@ def test_serve_with_an_admin_port_keeps_the_management_api_off_the_main_port(cli
         assert health.status_code == 200 and health.json() == {"status": "ok"}
         refused = httpx.get(f"{main}/v1/projects", headers={"X-Api-Key": ADMIN_KEY})
         assert refused.headers["x-passway-error"] == "unsupported_proxy_version"
+        # One worker may answer before the other is ready; the start-up line waits for both.
+        assert process.stderr is not None
+        fd = process.stderr.fileno()
+        while "Passway serving" not in "".join(printed):
+            assert time.monotonic() < deadline, "never announced: " + "".join(printed)
+            readable, _, _ = select.select([fd], [], [], 0.5)
+            if readable:
+                printed.append(os.read(fd, 65536).decode())
     finally:
         process.terminate()
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
-    assert f"proxy calls on {main}" in err.decode()
-    assert f"API docs (/docs) on {admin}" in err.decode()
+    said = "".join(printed) + err.decode()
+    assert f"proxy calls on {main}" in said
+    assert f"API docs (/docs) on {admin}" in said
 
 
 @pytest.fixture
 def oauth_server() -> Iterator[OAuthServer]:
     """The loopback OAuth server on its own event loop in a thread (the CLI runs its own loops)."""
-    loop = asyncio.new_event_loop()
-    server = OAuthServer()
-    started = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start())
-        started.set()
-        loop.run_forever()
-        loop.run_until_complete(server.close())
-        loop.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    assert started.wait(15), "the OAuth server did not start"
-    yield server
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(15)
+    with threaded_oauth_server() as server:
+        yield server
 
 
 def test_import_runs_the_client_credentials_grant_and_a_wrong_secret_stores_nothing(
