@@ -25,11 +25,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from passway.observability.logs import CALL_LOGGER, flush_call_lines
 from passway.observability.metrics import Metrics
 from passway.operations.record import InstallationStatus, OperationRecord, health_after
 
 logger = logging.getLogger("passway.operations")
-call_logger = logging.getLogger("passway.proxy.calls")
+call_logger = logging.getLogger(CALL_LOGGER)
 
 
 class OperationSink(Protocol):
@@ -152,6 +153,8 @@ class OperationRecorder:
                         "error_code": r.error_code,
                     },
                 )
+        if log:
+            flush_call_lines()  # one write for the batch's lines
 
     async def _store(self, sink: OperationSink, batch: Sequence[OperationRecord]) -> None:
         try:

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from passway.observability.logs import (
+    CALL_LOGGER,
+    BatchedStreamHandler,
+    CallLineFormatter,
     CallLogCollector,
     StripQuery,
     install_call_log_collector,
@@ -105,3 +108,80 @@ def test_the_dictionary_configures_logging(restore_logging: None) -> None:
     logging.config.dictConfig(logging_config("warning", "json"))
     assert logging.getLogger("passway").level == logging.INFO  # collected, printed from warning
     assert logging.getLogger("uvicorn.access").handlers[0].filters
+
+
+CALL_EXTRAS: dict[str, object] = {
+    "request_id": "01a2362273a0cb787074c4afa9ca942c",
+    "project_id": "2b4bd0ae-2c2c-4b43-9d0c-3f5b8a5a1c11",
+    "installation_id": None,
+    "provider": "hubspot",
+    "method": "GET",
+    "path": "/crm/v3/objects/contacts",
+    "status": 200,
+    "upstream_status": 200,
+    "duration_ms": 1.234,
+    "upstream_duration_ms": None,
+    "error_code": None,
+}
+
+
+def call_record(**extras: object) -> logging.LogRecord:
+    record = logging.LogRecord(
+        "passway.proxy.calls", logging.INFO, __file__, 1, "proxy call %s %s %d",
+        ("GET", "/crm/v3/objects/contacts", 200), None,
+    )  # fmt: skip
+    record.__dict__.update(extras)
+    return record
+
+
+def without_time(line: str, fmt: str) -> object:
+    if fmt == "json":
+        parsed = json.loads(line)
+        parsed.pop("timestamp")
+        return list(parsed.items())  # the order too
+    return line.split(" ", 1)[1]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_call_lines_read_exactly_as_the_other_lines(fmt: str) -> None:
+    """The per-call lines have a formatter of their own (a tenth of the cost); what it writes is
+    what the shared formatter writes for the same record, but for the time."""
+    record = call_record(**CALL_EXTRAS)
+    shared = formatter_for(fmt).format(call_record(**CALL_EXTRAS))
+    own = CallLineFormatter(fmt).format(record)
+    assert without_time(own, fmt) == without_time(shared, fmt)
+    stamp = json.loads(own)["timestamp"] if fmt == "json" else own.split(" ", 1)[0]
+    assert stamp.endswith("Z") and stamp.startswith("20")
+
+
+def test_call_lines_are_written_once_per_batch_and_none_is_lost() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream, capacity=3)
+    handler.setFormatter(CallLineFormatter("json"))
+    for _ in range(2):
+        handler.emit(call_record(**CALL_EXTRAS))
+    assert stream.getvalue() == ""  # kept until the batch ends
+    handler.flush()
+    assert len(stream.getvalue().splitlines()) == 2
+    for _ in range(4):
+        handler.emit(call_record(**CALL_EXTRAS))
+    assert len(stream.getvalue().splitlines()) == 5  # the third of these filled it up
+    handler.flush()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 6 and all(json.loads(x)["status"] == 200 for x in lines)
+
+
+def test_the_served_configuration_routes_call_lines_to_their_handler(
+    restore_logging: None,
+) -> None:
+    config = logging_config("info", "json")
+    logging.config.dictConfig(config)
+    logger = logging.getLogger(CALL_LOGGER)
+    try:
+        (handler,) = logger.handlers
+        assert isinstance(handler, BatchedStreamHandler)
+        assert isinstance(handler.formatter, CallLineFormatter)
+        assert logger.propagate is False
+    finally:
+        logger.handlers.clear()
+        logger.propagate = True
