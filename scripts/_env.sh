@@ -21,7 +21,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ clients/python/pypr
     "(about a minute the first time; later runs skip this)..." >&2
   {
     .venv/bin/python -m pip install $quiet --upgrade pip
-    .venv/bin/python -m pip install $quiet -e ".${extras:+[$extras]}"
+    # Editable and pure Python: an edit takes effect at once (scripts/compile builds the
+    # compiled hot path in place, as a wheel has it; scripts/compile --clean removes it).
+    PASSWAY_PURE_PYTHON=1 .venv/bin/python -m pip install $quiet -e ".${extras:+[$extras]}"
     if [ -n "$extras" ]; then
       # The client library (clients/python), which the test suite also covers.
       .venv/bin/python -m pip install $quiet -e ./clients/python

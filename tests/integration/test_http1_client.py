@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from passway.egress import EgressPolicy, EgressRefused
-from passway.http1.client.connection import BrokenAnswer, StaleConnection
-from passway.http1.client.pool import Http1Client, UpstreamConnectError
+from passway.http1.client.errors import BrokenAnswer, StaleConnection, UpstreamConnectError
+from passway.http1.client.pool import Http1Client
 from passway.http1.client.response import Http1Response
 
 LOOPBACK = EgressPolicy.from_settings(["127.0.0.1", "::1", "localhost"])

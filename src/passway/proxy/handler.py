@@ -256,9 +256,7 @@ class ProxyHandler:
         body, data, replayable = await self._read_body(scope, receive)
         exchange.body = body
         outgoing = self._outgoing(scope, target)
-        timeout = self._timeouts.for_call(call.timeout)
         method: str = scope["method"]
-        http = self._runtime.http
 
         watcher: _DisconnectWatch | None = None
         timer: asyncio.TimerHandle | None = None
@@ -269,47 +267,70 @@ class ProxyHandler:
             # Most calls are over in milliseconds: watching for the client leaving costs a task,
             # so it starts only for calls still running after WATCH_AFTER seconds.
             timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
-        response: Http1Response | None = None
         try:
             sent = time.perf_counter()
-            response = await open_upstream(
-                http, method, outgoing.url, outgoing.headers, data, timeout, target.egress
-            )
-            if response.status == 401 and oauth and replayable and outgoing.access_token:
-                replay = await self._after_rejection(call, target, outgoing.access_token)
-                if replay is not None:
+            response = await self._send(call, target, exchange, scope, outgoing, data, replayable)
+            try:
+                exchange.upstream_ms = (time.perf_counter() - sent) * 1000
+                exchange.upstream_status = response.status
+                extra = [(REQUEST_ID_HEADER_BYTES, exchange.request_id.encode())]
+                if response.status == 429:
+                    extra.extend(await self._after_429(call, target, response))
+                await relay_response(
+                    response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
+                )
+                exchange.finished = True
+            finally:
+                if exchange.finished:
+                    response.release()
+                else:
                     response.close()
-                    response = None
-                    logger.info(
-                        "provider answered 401; token refreshed, call replayed once",
-                        extra={"connection_id": target.connection.id},
-                    )
-                    exchange.replayed = exchange.token_refreshed = True
-                    outgoing = self._outgoing(scope, replay)
-                    response = await open_upstream(
-                        http, method, outgoing.url, outgoing.headers, data, timeout, replay.egress
-                    )
-            if response.status == 401 and target.provider.token_request is not None:
-                self._token_steps.refused(target.connection)
-            exchange.upstream_ms = (time.perf_counter() - sent) * 1000
-            exchange.upstream_status = response.status
-            extra = [(REQUEST_ID_HEADER_BYTES, exchange.request_id.encode())]
-            if response.status == 429:
-                extra.extend(await self._after_429(call, target, response))
-            await relay_response(
-                response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
-            )
-            exchange.finished = True
         finally:
             if timer is not None:
                 timer.cancel()
             if watcher is not None:
                 watcher.stop()
-            if response is not None:
-                if exchange.finished:
-                    response.release()
-                else:
-                    response.close()
+
+    async def _send(
+        self,
+        call: ProxyHeaders,
+        target: ProxyTarget,
+        exchange: _Exchange,
+        scope: Scope,
+        outgoing: _Outgoing,
+        data: Body,
+        replayable: bool,
+    ) -> Http1Response:
+        """The provider's answer, once its head is in; after a 401 to an OAuth call whose body can
+        be sent again, the token is refreshed and the call replayed once. Whatever is not returned
+        is closed."""
+        http = self._runtime.http
+        method: str = scope["method"]
+        timeout = self._timeouts.for_call(call.timeout)
+        response = await open_upstream(
+            http, method, outgoing.url, outgoing.headers, data, timeout, target.egress
+        )
+        oauth = target.provider.auth_type == "oauth2"
+        if response.status == 401 and oauth and replayable and outgoing.access_token:
+            try:
+                replay = await self._after_rejection(call, target, outgoing.access_token)
+            except BaseException:
+                response.close()
+                raise
+            if replay is not None:
+                response.close()
+                logger.info(
+                    "provider answered 401; token refreshed, call replayed once",
+                    extra={"connection_id": target.connection.id},
+                )
+                exchange.replayed = exchange.token_refreshed = True
+                outgoing = self._outgoing(scope, replay)
+                response = await open_upstream(
+                    http, method, outgoing.url, outgoing.headers, data, timeout, replay.egress
+                )
+        if response.status == 401 and target.provider.token_request is not None:
+            self._token_steps.refused(target.connection)
+        return response
 
     # the steps -----------------------------------------------------------------------------------
     async def _check_throttle(self, target: ProxyTarget) -> None:

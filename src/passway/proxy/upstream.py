@@ -21,7 +21,8 @@ from passway.asgi_types import Send
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
-from passway.http1.client.pool import AddressGuard, Http1Client, UpstreamConnectError
+from passway.http1.client.errors import UpstreamConnectError
+from passway.http1.client.pool import AddressGuard, Http1Client
 from passway.http1.client.response import Http1Response
 from passway.proxy.timeouts import CallTimeouts
 

@@ -26,19 +26,12 @@ from typing import cast
 import httptools
 
 from passway.http1.client.deadlines import Deadlines, expire
+from passway.http1.client.errors import BrokenAnswer, StaleConnection
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
 _BODYLESS = frozenset({204, 304})
 _FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
 _FRAMING_NAME_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
-
-
-class StaleConnection(ConnectionError):
-    """The connection closed before any byte of the answer arrived."""
-
-
-class BrokenAnswer(ConnectionError):
-    """The answer broke off, or was not valid HTTP/1.1."""
 
 
 class Http1Connection(asyncio.Protocol):
@@ -58,7 +51,8 @@ class Http1Connection(asyncio.Protocol):
         self.exchanges = 0  # how many requests this connection has carried
         self.idle_since = 0.0
         self._on_lost = on_lost
-        self._loop = asyncio.get_running_loop()
+        # Kept: asyncio.get_running_loop() costs a getpid() system call each time (CPython 3.11).
+        self.loop = asyncio.get_running_loop()
         self._parser: httptools.HttpResponseParser | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
@@ -184,7 +178,7 @@ class Http1Connection(asyncio.Protocol):
     async def drain(self) -> None:
         """Wait while the socket's write buffer is full (flow control for request bodies)."""
         while self._write_paused and not self.closed:
-            self._drain = self._loop.create_future()
+            self._drain = self.loop.create_future()
             try:
                 await self._drain
             finally:
@@ -249,7 +243,7 @@ class Http1Connection(asyncio.Protocol):
 
     async def _wait(self, read_timeout: float | None) -> None:
         """Until the protocol has news, or ``TimeoutError`` after ``read_timeout`` seconds."""
-        waiter = self._loop.create_future()
+        waiter = self.loop.create_future()
         self._waiter = waiter
         if read_timeout is not None:
             self._deadlines.add(waiter, read_timeout, expire)

@@ -25,8 +25,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Hashable, Sequence
 from typing import Protocol
 
-from passway.http1.client.connection import Http1Connection, StaleConnection
+from passway.http1.client.connection import Http1Connection
 from passway.http1.client.deadlines import Deadlines
+from passway.http1.client.errors import StaleConnection, UpstreamConnectError
 from passway.http1.client.request import IDEMPOTENT_METHODS, Origin, encode_head, framing, split_url
 from passway.http1.client.response import BodyStream, Http1Response, send_stream
 
@@ -45,10 +46,6 @@ class AddressGuard(Protocol):
     def check(self, host: str, addresses: Sequence[str]) -> list[str]:
         """The usable addresses, in order; raises an ``OSError`` when none may be used."""
         ...
-
-
-class UpstreamConnectError(ConnectionError):
-    """No connection could be opened to the provider (resolution or connection failed)."""
 
 
 def _may_retry(method: str, data: bytes | None, stream: BodyStream | None) -> bool:
@@ -144,7 +141,7 @@ class Http1Client:
             conn.close()
             return
         conn.finish()
-        conn.idle_since = asyncio.get_running_loop().time()
+        conn.idle_since = conn.loop.time()
         self._idle.setdefault(conn.key, []).append(conn)
         if self._sweeper is None:
             loop = asyncio.get_running_loop()
@@ -166,7 +163,7 @@ class Http1Client:
         idle = self._idle.get(key)
         if not idle:
             return None
-        now = asyncio.get_running_loop().time()
+        now = idle[-1].loop.time()
         while idle:
             conn = idle.pop()
             if not conn.open:

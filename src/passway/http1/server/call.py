@@ -147,7 +147,7 @@ class ListenerCall:
                 self.expect_continue = False
                 self._conn.write(_CONTINUE)
             # Either the body's next piece, or (once it is all in) the client going away.
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            waiter = self._waiter = self._conn.loop.create_future()
             try:
                 await waiter
             finally:
@@ -198,7 +198,7 @@ class ListenerCall:
     async def _wait_drain(self) -> None:
         conn = self._conn
         while conn.write_paused and not self.disconnected:
-            self._drain = asyncio.get_running_loop().create_future()
+            self._drain = self._conn.loop.create_future()
             try:
                 await self._drain
             finally:

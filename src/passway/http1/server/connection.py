@@ -82,7 +82,7 @@ class ConnectionSettings:
 class ClientConnection(asyncio.Protocol):
     def __init__(self, shared: ConnectionSettings) -> None:
         self._shared = shared
-        self._loop = shared.loop
+        self.loop = shared.loop  # (asyncio.get_running_loop() costs a getpid() each time)
         self.transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._client: tuple[str, int] | None = None
@@ -143,7 +143,7 @@ class ClientConnection(asyncio.Protocol):
         if self._in_head:
             self._head_bytes += len(data)
             if self.head_since is None:
-                self.head_since = self._loop.time()
+                self.head_since = self.loop.time()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -205,7 +205,9 @@ class ClientConnection(asyncio.Protocol):
         if method == "CONNECT":
             self._parsing = None  # refused once the parser reports the tunnel (_after_upgrade)
             return
-        parsed = httptools.parse_url(self._url)
+        # Any: the stubs say bytes, but an absent path or query is None (compiled code checks).
+        parsed: Any = httptools.parse_url(self._url)
+        query: bytes = parsed.query or b""
         raw_path: bytes = parsed.path or b"/"
         http_version = parser.get_http_version()
         path = raw_path.decode("latin-1")
@@ -217,7 +219,7 @@ class ClientConnection(asyncio.Protocol):
             "scheme": "http",
             "path": unquote(path) if "%" in path else path,
             "raw_path": raw_path,
-            "query_string": parsed.query or b"",
+            "query_string": query,
             "root_path": "",
             "headers": self._headers,
             "client": self._client,
@@ -280,7 +282,7 @@ class ClientConnection(asyncio.Protocol):
     def _start(self, call: ListenerCall) -> None:
         self._mark_busy()
         self._current = call
-        call.task = self._loop.create_task(self._run(call))
+        call.task = self.loop.create_task(self._run(call))
 
     async def _run(self, call: ListenerCall) -> None:
         call.running = True
@@ -395,7 +397,7 @@ class ClientConnection(asyncio.Protocol):
             transport.resume_reading()
 
     def _mark_idle(self) -> None:
-        self.idle_since = now = self._loop.time()
+        self.idle_since = now = self.loop.time()
         if self.head_since is not None:
             self.head_since = now  # a next head read while a call ran: its time starts now
 
