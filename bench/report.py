@@ -23,6 +23,8 @@ ROWS: list[tuple[str, str, str, str, bool]] = [
         "{:,.0f}",
         False,
     ),
+    ("1 KB GET at 1 connection, p50 ms", "get_latency_1c", "p50_ms", "{:.2f}", False),
+    ("1 KB GET at 1 connection, p99 ms", "get_latency_1c", "p99_ms", "{:.2f}", False),
     ("1 KB GET at {rate}/s, p50 ms", "get_latency", "p50_ms", "{:.2f}", False),
     ("1 KB GET at {rate}/s, p99 ms", "get_latency", "p99_ms", "{:.2f}", False),
     ("64 KB POST at {rate}/s, p50 ms", "post_latency", "p50_ms", "{:.2f}", False),

@@ -15,9 +15,10 @@ Starts nginx as a fast local upstream, then measures each target in turn against
   ``passway-1w+norec`` side by side (1 KB GET throughput) and reports on/off.
 
 For each: throughput at fixed concurrency (wrk) and latency at a fixed rate (bench/loadgen.py, open
-loop) for a 1 KB GET and a 64 KB POST; throughput and the proxy's peak resident memory for a 100 MB
-download and upload. Prints a Markdown table with Passway/nginx ratios and writes it, with the raw
-numbers as JSON, to ``bench/results/<timestamp>.{md,json}``. Everything listens on 127.0.0.1.
+loop) for a 1 KB GET and a 64 KB POST; the 1 KB GET's latency at one connection (wrk); throughput
+and the proxy's peak resident memory for a 100 MB download and upload. Prints a Markdown table with
+Passway/nginx ratios and writes it, with the raw numbers as JSON, to
+``bench/results/<timestamp>.{md,json}``. Everything listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ TOKEN = "bench-provider-token-abcdef0123456789"
 BIG = 100 * 1000 * 1000
 SCENARIOS = [
     "get_throughput",
+    "get_latency_1c",
     "post_throughput",
     "get_latency",
     "post_latency",
@@ -225,6 +227,29 @@ def start_target(
     return Target(name, base, passway.headers, passway.pid, passway.stop)
 
 
+def latency_one_connection(target: Target, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """1 KB GETs one at a time (wrk, 1 thread, 1 connection), measured after a warm-up at the same
+    concurrency: wrk's p50 and p99 are the latency of a call with nothing queued before it."""
+    result: dict[str, Any] = {}
+    for duration in (args.warmup, args.duration):
+        result = dict(
+            run_wrk(
+                target.base + "/1k.bin",
+                method="GET",
+                headers=target.headers,
+                body_size=0,
+                connections=1,
+                duration=duration,
+                threads=1,
+                workdir=work,
+            )
+        )
+    for pct in ("50", "99"):
+        if f"wrk_p{pct}_ms" in result:
+            result[f"p{pct}_ms"] = result[f"wrk_p{pct}_ms"]
+    return result
+
+
 def measure(
     target: Target,
     scenario: str,
@@ -234,6 +259,8 @@ def measure(
     warm: bool = False,
 ) -> dict[str, Any]:
     """One scenario against one target."""
+    if scenario == "get_latency_1c":
+        return latency_one_connection(target, args, work)
     if scenario in ("get_throughput", "post_throughput"):
         path, method, size = (
             ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
@@ -290,10 +317,10 @@ def measure(
 
 
 def _short(scenario: str, data: dict[str, Any]) -> str:
-    if "rps" in data:
-        return f"{data['rps']:,.0f} req/s"
     if "p50_ms" in data:
         return f"p50 {data['p50_ms']:.2f} ms, p99 {data['p99_ms']:.2f} ms"
+    if "rps" in data:
+        return f"{data['rps']:,.0f} req/s"
     return f"{data['mb_per_s']:,.0f} MB/s, peak RSS {data.get('rss_peak_mib', 0):.0f} MiB"
 
 
