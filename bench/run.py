@@ -44,7 +44,7 @@ from common import free_port, tree_cpu, wait_for_port
 from nginx import Nginx, start_proxy, start_upstream
 from passway_target import SRC, PasswayServer
 from report import diagnostics, table, target_checks
-from tools import ensure_tools
+from tools import ensure_tools, find_py_spy
 from transfers import run_transfers
 from wrk import run_wrk
 
@@ -95,6 +95,11 @@ def parse_args() -> argparse.Namespace:
         "--recording",
         action="store_true",
         help="operations recording on vs off: passway-1w and passway-1w+norec, 1 KB GET",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then CPU per call by stage (bench/profile.py: 1 worker, main port, 1 KB GET, 10 s)",
     )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     parser.add_argument(
@@ -422,9 +427,20 @@ def recording_ratio(results: dict[str, Any]) -> str:
     )
 
 
+def stage_profile(args: argparse.Namespace) -> list[str]:
+    """The report's section from ``bench/profile.py --stages-only`` on this tree's Passway."""
+    print("profiling passway-1w by stage (10 s)", flush=True)
+    command = [sys.executable, str(BENCH_DIR / "profile.py"), "--stages-only", "--duration", "10"]
+    command += ["--connections", str(args.connections), "--src", str(SRC)]
+    stages = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return ["Where the CPU of a proxied call goes (bench/profile.py):", "", stages.strip(), ""]
+
+
 def main() -> None:
     args = parse_args()
     ensure_tools()
+    if args.profile and find_py_spy() is None:
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     started = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()[0]
@@ -437,6 +453,7 @@ def main() -> None:
             results, loads = run_all(names, upstream, args, work, upload_file)
         finally:
             upstream.stop()
+    profile_section = stage_profile(args) if args.profile else []
     env = environment()
     title = f"Passway vs nginx, {started:%Y-%m-%d %H:%M} UTC"
     settings = (
@@ -466,6 +483,7 @@ def main() -> None:
             "",
             *diagnostics(results, names),
             "",
+            *profile_section,
         ]
     )
     print("\n" + body)
