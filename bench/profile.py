@@ -378,8 +378,9 @@ def stage_table(stacks: list[Stack], classifier: StageClassifier, measured: Meas
     sampled = total / RATE
     lines += [
         "",
-        f"{total:,} samples of running threads ({sampled:.1f} s) for {measured.cpu_seconds:.1f} s "
-        f"of worker CPU; {idle:,} samples of waiting threads left out.",
+        f"{total:,} samples of busy threads ({sampled:.1f} s; one ready to run but waiting for a "
+        f"CPU counts as busy) for {measured.cpu_seconds:.1f} s of the worker's CPU; {idle:,} "
+        "samples of waiting threads left out.",
     ]
     return "\n".join(lines)
 
