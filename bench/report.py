@@ -128,13 +128,15 @@ def _check(results: dict[str, Any], target: str, twin: str, goal: Goal) -> str:
     else:
         value = _value(results, target, goal.scenario, goal.metric)
         shown = f"{value:.1f}{goal.unit}"
-    bound = f"{goal.sign} {goal.bound:g}{goal.unit}"
+    bare = target.startswith("bare-")
+    whose = "Passway's target" if bare else "target"
+    bound = f"{whose} {goal.sign} {goal.bound:g}{goal.unit}"
     if math.isnan(value):
-        return f"- n/a {target} {goal.what}: not measured in this run (target {bound})"
-    if target.startswith("bare-"):
-        return f"- info {target} {goal.what}: {shown} (Passway's target {bound})"
+        return f"- n/a {target} {goal.what}: not measured in this run ({bound})"
+    if bare:
+        return f"- info {target} {goal.what}: {shown} ({bound})"
     verdict = "PASS" if _COMPARE[goal.sign](value, goal.bound) else "FAIL"
-    return f"- {verdict} {target} {goal.what}: {shown} (target {bound})"
+    return f"- {verdict} {target} {goal.what}: {shown} ({bound})"
 
 
 def target_checks(results: dict[str, Any], targets: list[str]) -> list[str]:
