@@ -113,7 +113,8 @@ class PasswayServer:
             "PASSWAY_ADMIN_API_KEY": ADMIN_KEY,
             "PASSWAY_EGRESS_ALLOW": "127.0.0.1",
             "PASSWAY_CATALOG_FILE": str(catalog),
-            "PASSWAY_LOG_LEVEL": "warning",
+            # Passway's shipped log level (info: one line per proxy call, to server.log) is left
+            # as it is; the access log is off, which is its shipped default too.
             "PASSWAY_ACCESS_LOG": "false",
             "PASSWAY_PUBLIC_URL": f"http://127.0.0.1:{self.port}",
             "PASSWAY_PROXY_PORT": "" if self.proxy_port is None else str(self.proxy_port),

@@ -15,9 +15,10 @@ Starts nginx as a fast local upstream, then measures each target in turn against
   ``passway-1w+norec`` side by side (1 KB GET throughput) and reports on/off.
 
 For each: throughput at fixed concurrency (wrk) and latency at a fixed rate (bench/loadgen.py, open
-loop) for a 1 KB GET and a 64 KB POST; throughput and the proxy's peak resident memory for a 100 MB
-download and upload. Prints a Markdown table with Passway/nginx ratios and writes it, with the raw
-numbers as JSON, to ``bench/results/<timestamp>.{md,json}``. Everything listens on 127.0.0.1.
+loop) for a 1 KB GET and a 64 KB POST; the 1 KB GET's latency at one connection (wrk); throughput
+and the proxy's peak resident memory for a 100 MB download and upload. Prints a Markdown table with
+Passway/nginx ratios and writes it, with the raw numbers as JSON, to
+``bench/results/<timestamp>.{md,json}``. Everything listens on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from common import free_port, tree_cpu, wait_for_port
 from nginx import Nginx, start_proxy, start_upstream
 from passway_target import SRC, PasswayServer
 from report import diagnostics, table, target_checks
-from tools import ensure_tools
+from tools import ensure_tools, find_py_spy
 from transfers import run_transfers
 from wrk import run_wrk
 
@@ -52,6 +53,7 @@ TOKEN = "bench-provider-token-abcdef0123456789"
 BIG = 100 * 1000 * 1000
 SCENARIOS = [
     "get_throughput",
+    "get_latency_1c",
     "post_throughput",
     "get_latency",
     "post_latency",
@@ -93,6 +95,11 @@ def parse_args() -> argparse.Namespace:
         "--recording",
         action="store_true",
         help="operations recording on vs off: passway-1w and passway-1w+norec, 1 KB GET",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then CPU per call by stage (bench/profile.py: 1 worker, main port, 1 KB GET, 10 s)",
     )
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results")
     parser.add_argument(
@@ -225,6 +232,29 @@ def start_target(
     return Target(name, base, passway.headers, passway.pid, passway.stop)
 
 
+def latency_one_connection(target: Target, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """1 KB GETs one at a time (wrk, 1 thread, 1 connection), measured after a warm-up at the same
+    concurrency: wrk's p50 and p99 are the latency of a call with nothing queued before it."""
+    result: dict[str, Any] = {}
+    for duration in (args.warmup, args.duration):
+        result = dict(
+            run_wrk(
+                target.base + "/1k.bin",
+                method="GET",
+                headers=target.headers,
+                body_size=0,
+                connections=1,
+                duration=duration,
+                threads=1,
+                workdir=work,
+            )
+        )
+    for pct in ("50", "99"):
+        if f"wrk_p{pct}_ms" in result:
+            result[f"p{pct}_ms"] = result[f"wrk_p{pct}_ms"]
+    return result
+
+
 def measure(
     target: Target,
     scenario: str,
@@ -234,6 +264,8 @@ def measure(
     warm: bool = False,
 ) -> dict[str, Any]:
     """One scenario against one target."""
+    if scenario == "get_latency_1c":
+        return latency_one_connection(target, args, work)
     if scenario in ("get_throughput", "post_throughput"):
         path, method, size = (
             ("/1k.bin", "GET", 0) if scenario.startswith("get") else ("/sink", "POST", 65536)
@@ -290,10 +322,10 @@ def measure(
 
 
 def _short(scenario: str, data: dict[str, Any]) -> str:
-    if "rps" in data:
-        return f"{data['rps']:,.0f} req/s"
     if "p50_ms" in data:
         return f"p50 {data['p50_ms']:.2f} ms, p99 {data['p99_ms']:.2f} ms"
+    if "rps" in data:
+        return f"{data['rps']:,.0f} req/s"
     return f"{data['mb_per_s']:,.0f} MB/s, peak RSS {data.get('rss_peak_mib', 0):.0f} MiB"
 
 
@@ -395,9 +427,20 @@ def recording_ratio(results: dict[str, Any]) -> str:
     )
 
 
+def stage_profile(args: argparse.Namespace) -> list[str]:
+    """The report's section from ``bench/profile.py --stages-only`` on this tree's Passway."""
+    print("profiling passway-1w by stage (10 s)", flush=True)
+    command = [sys.executable, str(BENCH_DIR / "profile.py"), "--stages-only", "--duration", "10"]
+    command += ["--connections", str(args.connections), "--src", str(SRC)]
+    stages = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return ["Where the CPU of a proxied call goes (bench/profile.py):", "", stages.strip(), ""]
+
+
 def main() -> None:
     args = parse_args()
     ensure_tools()
+    if args.profile and find_py_spy() is None:
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     started = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()[0]
@@ -410,6 +453,7 @@ def main() -> None:
             results, loads = run_all(names, upstream, args, work, upload_file)
         finally:
             upstream.stop()
+    profile_section = stage_profile(args) if args.profile else []
     env = environment()
     title = f"Passway vs nginx, {started:%Y-%m-%d %H:%M} UTC"
     settings = (
@@ -439,6 +483,7 @@ def main() -> None:
             "",
             *diagnostics(results, names),
             "",
+            *profile_section,
         ]
     )
     print("\n" + body)

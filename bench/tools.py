@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 # Binary name -> Debian package that provides it. nginx-light is enough: it has the upstream
 # keep-alive and mirror modules the benchmark uses.
@@ -37,3 +39,9 @@ def ensure_tools() -> dict[str, str]:
     if absent:
         raise SystemExit(f"still missing after install: {', '.join(absent)}")
     return {binary: str(path) for binary, path in paths.items()}
+
+
+def find_py_spy() -> str | None:
+    """py-spy (for the profiles) on the PATH or next to this Python, if it is installed."""
+    found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return found if os.access(found, os.X_OK) else None
