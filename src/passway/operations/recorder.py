@@ -31,6 +31,7 @@ from passway.operations.record import InstallationStatus, OperationRecord, healt
 
 logger = logging.getLogger("passway.operations")
 call_logger = logging.getLogger(CALL_LOGGER)
+ACCOUNT_CHUNK = 200  # calls logged and counted between two turns of the event loop
 
 
 class OperationSink(Protocol):
@@ -119,14 +120,25 @@ class OperationRecorder:
                 extra={"dropped": dropped},
             )
         self._metrics.sample()
-        self._account(batch)
+        await self._account(batch)
         if self._sink is not None:
             await self._store(self._sink, batch)
 
-    def _account(self, batch: Sequence[OperationRecord]) -> None:
-        record_call = self._metrics.record_call
+    async def _account(self, batch: Sequence[OperationRecord]) -> None:
+        """Metrics and a log line per call, ``ACCOUNT_CHUNK`` calls at a time with the event
+        loop's other work in between: a second's calls at full load take tens of milliseconds,
+        which in one go would hold up every call in flight."""
         log = self._log_calls and call_logger.isEnabledFor(logging.INFO)
-        for r in batch:
+        for start in range(0, len(batch), ACCOUNT_CHUNK):
+            if start:
+                await asyncio.sleep(0)
+            self._account_chunk(batch[start : start + ACCOUNT_CHUNK], log)
+            if log:
+                flush_call_lines()  # one write for the chunk's lines
+
+    def _account_chunk(self, chunk: Sequence[OperationRecord], log: bool) -> None:
+        record_call = self._metrics.record_call
+        for r in chunk:
             upstream_s = None if r.upstream_duration_ms is None else r.upstream_duration_ms / 1000
             record_call(r.provider, r.status, r.error_code, r.duration_ms / 1000, upstream_s)
             if log:
@@ -153,8 +165,6 @@ class OperationRecorder:
                         "error_code": r.error_code,
                     },
                 )
-        if log:
-            flush_call_lines()  # one write for the batch's lines
 
     async def _store(self, sink: OperationSink, batch: Sequence[OperationRecord]) -> None:
         try:

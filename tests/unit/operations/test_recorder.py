@@ -3,6 +3,7 @@ counted, installations' latest status, a database outage logged once and its end
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from passway.operations.record import (
     health_after,
     operation_json,
 )
-from passway.operations.recorder import OperationRecorder, latest_statuses
+from passway.operations.recorder import ACCOUNT_CHUNK, OperationRecorder, latest_statuses
 from passway.store.operations import MemoryOperationStore, OperationFilter
 
 
@@ -166,3 +167,27 @@ def test_the_json_shape_has_no_query_and_a_result() -> None:
     assert view["actionType"] == "proxy"
     assert view["createTime"].endswith("Z")
     assert operation_json(record(status=200, error_code="provider_aborted"))["result"] == "failure"
+
+
+async def test_a_large_batch_gives_the_event_loop_turns_while_it_is_accounted() -> None:
+    """A second's calls at full load are thousands of log lines and metric updates: accounted in
+    chunks, with other work (calls in flight) running in between, and none of them lost."""
+    metrics = Metrics()
+    recorder = OperationRecorder(None, metrics, retention_days=0)
+    total = ACCOUNT_CHUNK * 3 + 1
+    for _ in range(total):
+        recorder.append(record())
+    labels = {"provider": "prov", "status_class": "2xx", "error_code": ""}
+    counted_when_others_ran: list[float] = []
+
+    async def other_work() -> None:
+        for _ in range(3):
+            counted_when_others_ran.append(sample(metrics, "passway_proxy_calls_total", labels))
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await recorder.flush()
+    await other
+    assert sample(metrics, "passway_proxy_calls_total", labels) == total
+    # It ran while the batch was half done, not only before or after it.
+    assert any(0 < n < total for n in counted_when_others_ran), counted_when_others_ran
