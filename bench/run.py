@@ -40,6 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from build import compiled_tree, pure_tree
 from common import free_port, tree_cpu, wait_for_port
 from nginx import Nginx, start_proxy, start_upstream
 from passway_target import SRC, PasswayServer
@@ -180,10 +181,26 @@ def start_bare(upstream: Nginx, work: Path) -> Target:
     return Target("bare-1w", base, {}, process.pid, stop)
 
 
+_TREES: dict[tuple[Path, bool], Path] = {}
+
+
+def passway_tree(src: Path, work: Path, *, pure: bool) -> Path:
+    """The sources a Passway target runs: compiled as ``pip install`` builds them (the default),
+    or pure Python (``+pure``); each built once per run."""
+    key = (src, pure)
+    if key not in _TREES:
+        dest = work / f"tree-{len(_TREES)}"
+        dest.mkdir()
+        print(f"building {'pure' if pure else 'compiled'} tree of {src}", flush=True)
+        _TREES[key] = pure_tree(src, dest) if pure else compiled_tree(src, dest)
+    return _TREES[key]
+
+
 def start_target(
     name: str, upstream: Nginx, work: Path, args_src: dict[str, str] | None = None
 ) -> Target:
-    """Start one target. ``passway-1w@label`` runs the source tree given as ``--src label=DIR``."""
+    """Start one target. ``passway-1w@label`` runs the source tree given as ``--src label=DIR``;
+    ``+pure`` runs it without compiling the hot path, ``+norec`` with recording off."""
     args_src = args_src or {}
     if name == "direct":
         pid = upstream.process.pid if upstream.process else None
@@ -205,7 +222,7 @@ def start_target(
             raise
         assert proxy.process is not None
         return Target(name, base, {}, proxy.process.pid, proxy.stop)
-    src = Path(args_src[variant]) if variant else SRC
+    src = passway_tree(Path(args_src[variant]) if variant else SRC, work, pure=flag == "pure")
     # passway-Nw and passway-main-Nw: proxy calls on the main port (Passway's own server).
     proxy_port = None
     passway = PasswayServer(
@@ -427,11 +444,11 @@ def recording_ratio(results: dict[str, Any]) -> str:
     )
 
 
-def stage_profile(args: argparse.Namespace) -> list[str]:
-    """The report's section from ``bench/profile.py --stages-only`` on this tree's Passway."""
+def stage_profile(args: argparse.Namespace, tree: Path) -> list[str]:
+    """The report's section from ``bench/profile.py --stages-only`` on the Passway of ``tree``."""
     print("profiling passway-1w by stage (10 s)", flush=True)
     command = [sys.executable, str(BENCH_DIR / "profile.py"), "--stages-only", "--duration", "10"]
-    command += ["--connections", str(args.connections), "--src", str(SRC)]
+    command += ["--connections", str(args.connections), "--src", str(tree)]
     stages = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     return ["Where the CPU of a proxied call goes (bench/profile.py):", "", stages.strip(), ""]
 
@@ -453,7 +470,9 @@ def main() -> None:
             results, loads = run_all(names, upstream, args, work, upload_file)
         finally:
             upstream.stop()
-    profile_section = stage_profile(args) if args.profile else []
+        profile_section = (
+            stage_profile(args, passway_tree(SRC, work, pure=False)) if args.profile else []
+        )
     env = environment()
     title = f"Passway vs nginx, {started:%Y-%m-%d %H:%M} UTC"
     settings = (
