@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from passway.catalog import load_catalog
 from passway.cli.settings_options import check_log_level
+from passway.compiled import build_kind
 from passway.errors import ConfigurationError
 from passway.settings import Settings
 
@@ -35,4 +36,4 @@ def announcement(settings: Settings) -> str:
         where = f"Passway listening on http://{settings.host}:{settings.port}; API docs at /docs"
     if settings.proxy_port is not None:
         where += f"; proxy calls also on http://{settings.host}:{settings.proxy_port} (deprecated)"
-    return f"{where} ({workers})"
+    return f"{where} ({workers}, hot path {build_kind()})"

@@ -129,6 +129,25 @@ def _id_at(when: datetime) -> str:
     return first_id_at(when.timestamp())
 
 
+def _row(r: OperationRecord) -> tuple[Any, ...]:
+    """An operation as the insert's parameters, in ``_COLUMNS`` order."""
+    return (
+        *r[:9],
+        r.status,
+        result_of(r.status, r.error_code),
+        r.error_code,
+        r.upstream_status,
+        r.duration_ms,
+        r.upstream_duration_ms,
+        r.request_bytes,
+        r.response_bytes,
+        r.token_refreshed,
+        r.replayed,
+        int(r.create_time * 1000),
+        json.dumps(r.logs, separators=(",", ":")) if r.logs else None,
+    )
+
+
 def _record(row: RowMapping) -> OperationRecord:
     return OperationRecord(
         id=row["id"],
@@ -175,7 +194,7 @@ class _SqliteBatches:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="passway-operations")
         self._connection: sqlite3.Connection | None = None
 
-    def _insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _insert(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
         conn = self._connection
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
@@ -190,7 +209,7 @@ class _SqliteBatches:
             raise
         conn.execute("COMMIT")
 
-    async def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    async def insert(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._insert, sql, rows)
 
     def _close(self) -> None:
@@ -225,27 +244,11 @@ class SqlOperationStore:
     async def insert_operations(self, records: Sequence[OperationRecord]) -> None:
         if not records:
             return
-        rows = [
-            (
-                *r[:9],
-                r.status,
-                result_of(r.status, r.error_code),
-                r.error_code,
-                r.upstream_status,
-                r.duration_ms,
-                r.upstream_duration_ms,
-                r.request_bytes,
-                r.response_bytes,
-                r.token_refreshed,
-                r.replayed,
-                int(r.create_time * 1000),
-                json.dumps(r.logs, separators=(",", ":")) if r.logs else None,
-            )
-            for r in records
-        ]
         if self._sqlite is not None:
-            await self._sqlite.insert(self._insert_sql, rows)
+            # The rows are made as the insert takes them, in the writer's thread.
+            await self._sqlite.insert(self._insert_sql, map(_row, records))
             return
+        rows = [_row(r) for r in records]
         async with self._writer.begin() as conn:
             await conn.exec_driver_sql(self._insert_sql, rows)
 
