@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from passway.errors import ConfigurationError, EgressDenied
@@ -129,6 +129,15 @@ class EgressPolicy:
     networks: tuple[IPNetwork, ...] = ()
     hosts: frozenset[str] = frozenset()
     host_suffixes: tuple[str, ...] = ()
+    # The HTTP client's pool key holds the policy: hashed on every call, so hashed once here
+    # (hashing each network anew cost more than the rest of the pool lookup).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.networks, self.hosts, self.host_suffixes)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def from_settings(cls, allow: Iterable[str]) -> EgressPolicy:

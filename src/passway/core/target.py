@@ -178,7 +178,8 @@ def _safe_path(raw_path: bytes | str) -> str:
         text = _encode(text, _PATH_SAFE_CHARS)
     if "." in text or "%2e" in text or "%2E" in text:
         for segment in _SEGMENT_SPLIT.split(text):
-            if segment and unquote(segment) in (".", ".."):
+            # Only a segment of at most 6 characters ("%2e%2e") can decode to "." or "..".
+            if segment and len(segment) <= 6 and unquote(segment) in (".", ".."):
                 raise _refused("'.' or '..' segments")
     return "/" + text.lstrip("/")
 
