@@ -31,7 +31,7 @@ from passway.operations.record import InstallationStatus, OperationRecord, healt
 
 logger = logging.getLogger("passway.operations")
 call_logger = logging.getLogger(CALL_LOGGER)
-ACCOUNT_CHUNK = 200  # calls logged and counted between two turns of the event loop
+_CHECK_EVERY = 8  # calls accounted between two looks at the clock
 
 
 class OperationSink(Protocol):
@@ -57,6 +57,7 @@ class OperationRecorder:
         log_calls: bool = True,
         flush_interval: float = 1.0,
         prune_interval: float = 600.0,
+        account_slice: float = 0.0005,
     ) -> None:
         self._sink = sink if retention_days > 0 else None
         self._metrics = metrics
@@ -65,6 +66,7 @@ class OperationRecorder:
         self._log_calls = log_calls
         self._flush_interval = flush_interval
         self._prune_interval = prune_interval
+        self._account_slice = account_slice  # seconds of accounting between two loop turns
         self._buffer: list[OperationRecord] = []
         self._dropped = 0
         self._next_prune = 0.0
@@ -125,16 +127,23 @@ class OperationRecorder:
             await self._store(self._sink, batch)
 
     async def _account(self, batch: Sequence[OperationRecord]) -> None:
-        """Metrics and a log line per call, ``ACCOUNT_CHUNK`` calls at a time with the event
+        """Metrics and a log line per call, ``account_slice`` seconds at a time with the event
         loop's other work in between: a second's calls at full load take tens of milliseconds,
-        which in one go would hold up every call in flight."""
+        which in one go would hold up every call in flight (chunks of 200 calls still put the
+        99th percentile at one connection at 10 ms against 1 ms without call lines)."""
         log = self._log_calls and call_logger.isEnabledFor(logging.INFO)
-        for start in range(0, len(batch), ACCOUNT_CHUNK):
+        start = 0
+        while start < len(batch):
             if start:
                 await asyncio.sleep(0)
-            self._account_chunk(batch[start : start + ACCOUNT_CHUNK], log)
+            deadline = time.perf_counter() + self._account_slice
+            while start < len(batch):
+                self._account_chunk(batch[start : start + _CHECK_EVERY], log)
+                start += _CHECK_EVERY
+                if time.perf_counter() >= deadline:
+                    break
             if log:
-                flush_call_lines()  # one write for the chunk's lines
+                flush_call_lines()  # one write for the slice's lines
 
     def _account_chunk(self, chunk: Sequence[OperationRecord], log: bool) -> None:
         record_call = self._metrics.record_call
