@@ -104,7 +104,10 @@ STAGE_RULES: list[tuple[str, str, str]] = [
     ("call bookkeeping", "passway/http1/server/connection.py", "ClientConnection._finish"),
 ]
 OTHER = "event loop and other"
-STAGES = [*dict.fromkeys(stage for stage, _, _ in STAGE_RULES), OTHER]
+# The event loop reading a socket (the client's or the provider's: the stack cannot tell which).
+SOCKET_READS = "socket reads"
+_READ_CALLS = frozenset({"read", "recv", "recvfrom", "readv"})
+STAGES = [*dict.fromkeys(stage for stage, _, _ in STAGE_RULES), SOCKET_READS, OTHER]
 
 # A thread whose innermost named C function is one of these was waiting (for a lock, an event, the
 # disk), not running: native (``--native``) samples include such threads, Python-only ones do not.
@@ -316,6 +319,9 @@ class StageClassifier:
             stage = self.frame_stage(frame)
             if stage:
                 return stage
+        named = [split_frame(f)[0] for f in frames if not f.startswith("0x")]
+        if named and named[-1] in _READ_CALLS and any(n.startswith("uv__read") for n in named):
+            return SOCKET_READS
         return OTHER
 
 

@@ -9,7 +9,9 @@ Starts nginx as a fast local upstream, then measures each target in turn against
   key, installation, connection, credential placement), proxy calls sent to the main port (served
   by Passway's own HTTP/1.1 server since the proxy port was folded into it);
 - ``passway-main-1w`` / ``passway-main-2w``: the same (the names of earlier runs, when the main
-  port was uvicorn's; kept so result files compare).
+  port was uvicorn's; accepted so result files compare).
+- Passway targets run the hot path compiled, as ``pip install`` builds it (``bench/build.py``);
+  with ``+pure`` (``passway-1w+pure``) the same sources run as plain Python.
 - any Passway target with ``+norec`` (``passway-1w+norec``): the same with operations recording
   off (``PASSWAY_OPERATIONS_RETENTION_DAYS=0``). ``--recording`` measures ``passway-1w`` and
   ``passway-1w+norec`` side by side (1 KB GET throughput) and reports on/off.
@@ -68,8 +70,7 @@ ALL_TARGETS = [
     "bare-1w",
     "passway-1w",
     "passway-2w",
-    "passway-main-1w",
-    "passway-main-2w",
+    "passway-1w+pure",
 ]
 
 
