@@ -201,7 +201,8 @@ def start_target(
     name: str, upstream: Nginx, work: Path, args_src: dict[str, str] | None = None
 ) -> Target:
     """Start one target. ``passway-1w@label`` runs the source tree given as ``--src label=DIR``;
-    ``+pure`` runs it without compiling the hot path, ``+norec`` with recording off."""
+    ``+pure`` runs it without compiling the hot path, ``+norec`` with recording off, ``+quiet``
+    at log level warning (no line per call)."""
     args_src = args_src or {}
     if name == "direct":
         pid = upstream.process.pid if upstream.process else None
@@ -212,7 +213,11 @@ def start_target(
     kind, _, flag = kind.partition("+")
     workers = int(kind.rsplit("-", 1)[1].rstrip("w"))
     # +norec: operations recording off (nothing is written to the database; logs, metrics stay).
-    extra_env = {"PASSWAY_OPERATIONS_RETENTION_DAYS": "0"} if flag == "norec" else {}
+    # +quiet: log level warning (no line per call).
+    extra_env = {
+        "norec": {"PASSWAY_OPERATIONS_RETENTION_DAYS": "0"},
+        "quiet": {"PASSWAY_LOG_LEVEL": "warning"},
+    }.get(flag, {})
     if name.startswith("nginx-"):
         proxy = start_proxy(work / name, free_port(), upstream.port, workers, TOKEN)
         base = f"http://127.0.0.1:{proxy.port}"
