@@ -37,8 +37,15 @@ class OptionalBuildExt(build_ext):
             self.extensions = []
 
 
+# The commands that build extensions; the others (the backend asking for requirements or metadata
+# with egg_info and dist_info) need none, and may run before the libraries mypyc reads are there.
+_BUILDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "install", "develop"}
+
+
 def ext_modules() -> list[Any]:
     if os.environ.get("PASSWAY_PURE_PYTHON", "") not in ("", "0"):
+        return []
+    if not _BUILDS & set(sys.argv[1:]):
         return []
     try:
         from mypyc.build import mypycify

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -195,7 +195,7 @@ class CallLineFormatter(logging.Formatter):
         return f"{head} {pairs}" if pairs else head
 
 
-class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     """Keeps the lines it is given and writes them in one go on ``flush`` (the operations writer
     flushes after each batch; ``logging.shutdown`` at exit), or once ``capacity`` are waiting."""
 
