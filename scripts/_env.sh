@@ -20,7 +20,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ clients/python/pypr
   echo "Installing Passway${extras:+ with its $extras tools} and its dependencies into .venv" \
     "(about a minute the first time; later runs skip this)..." >&2
   {
-    .venv/bin/python -m pip install $quiet --upgrade pip
+    .venv/bin/python -m pip install $quiet --upgrade pip "setuptools>=77"  # the build pyproject.toml needs
     # Editable and pure Python: an edit takes effect at once (scripts/compile builds the
     # compiled hot path in place, as a wheel has it; scripts/compile --clean removes it).
     PASSWAY_PURE_PYTHON=1 .venv/bin/python -m pip install $quiet -e ".${extras:+[$extras]}"
