@@ -76,7 +76,7 @@ ALL_TARGETS = [
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Passway vs nginx benchmark (loopback only)")
-    parser.add_argument("--quick", action="store_true", help="short runs (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="one short round (about 5 minutes)")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS), help="comma-separated")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement")
