@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -176,22 +178,28 @@ class CallLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extras = _extras(record)
         extras.pop("color_message", None)
-        level = record.levelname.lower()
+        return self.render(
+            record.getMessage(), record.name, record.levelname.lower(), record.created, extras
+        )
+
+    def render(
+        self, message: str, logger: str, level: str, created: float, extras: dict[str, Any]
+    ) -> str:
+        """The line for a message and its extras, without a ``LogRecord`` (``CallLines``)."""
         if self._json:
             event: dict[str, Any] = {
-                "event": record.getMessage(),
+                "event": message,
                 "level": level,
-                "logger": record.name,
+                "logger": logger,
                 **extras,
-                "timestamp": _iso(record.created),
+                "timestamp": _iso(created),
             }
             return self._encoder.encode(event)
         pairs = " ".join(
             f"{key}={value if isinstance(value, str) else repr(value)}"
             for key, value in sorted(extras.items())
         )
-        stamp = _iso(record.created)
-        head = f"{stamp} [{level:<{_LEVEL_WIDTH}}] {record.getMessage()} [{record.name}]"
+        head = f"{_iso(created)} [{level:<{_LEVEL_WIDTH}}] {message} [{logger}]"
         return f"{head} {pairs}" if pairs else head
 
 
@@ -206,10 +214,15 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._lines.append(self.format(record))
+            line = self.format(record)
         except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
             self.handleError(record)
             return
+        self.add_line(line)
+
+    def add_line(self, line: str) -> None:
+        """Queue a line already rendered (``CallLines``)."""
+        self._lines.append(line)
         if len(self._lines) >= self._capacity:
             self.flush()
 
@@ -228,3 +241,47 @@ def flush_call_lines() -> None:
     """Write out the call lines waiting in their handlers (after each batch)."""
     for handler in logging.getLogger(CALL_LOGGER).handlers:
         handler.flush()
+
+
+class CallLines:
+    """Writes the operations writer's line per call. When the call logger is configured as
+    ``passway serve`` configures it (only the batched handler, with the call-line formatter, no
+    filters), each line is rendered straight into that handler: the same text, without a
+    ``LogRecord`` and the logging machinery per line (``bench/experiments/call_lines.py``).
+    Otherwise every line goes through ``logging`` as usual (another configuration, tests)."""
+
+    def __init__(self) -> None:
+        self._logger = logging.getLogger(CALL_LOGGER)
+
+    def enabled(self) -> bool:
+        return self._logger.isEnabledFor(logging.INFO)
+
+    def _direct(self) -> tuple[BatchedStreamHandler, CallLineFormatter] | None:
+        logger = self._logger
+        if logger.filters or logger.propagate or len(logger.handlers) != 1:
+            return None
+        handler = logger.handlers[0]
+        formatter = handler.formatter
+        if (
+            type(handler) is not BatchedStreamHandler
+            or handler.filters
+            or handler.level > logging.INFO
+            or not isinstance(formatter, CallLineFormatter)
+        ):
+            return None
+        return handler, formatter
+
+    def write(self, lines: Iterable[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
+        """One info line per ``(format, args, extras)``, kept until ``flush``."""
+        direct = self._direct()
+        if direct is None:
+            for msg, args, extras in lines:
+                self._logger.info(msg, *args, extra=extras)
+        else:
+            handler, formatter = direct
+            now = time.time()
+            for msg, args, extras in lines:
+                handler.add_line(formatter.render(msg % args, CALL_LOGGER, "info", now, extras))
+
+    def flush(self) -> None:
+        flush_call_lines()

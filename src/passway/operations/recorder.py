@@ -23,14 +23,13 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from passway.observability.logs import CALL_LOGGER, flush_call_lines
+from passway.observability.logs import CallLines
 from passway.observability.metrics import Metrics
 from passway.operations.record import InstallationStatus, OperationRecord, health_after
 
 logger = logging.getLogger("passway.operations")
-call_logger = logging.getLogger(CALL_LOGGER)
 _CHECK_EVERY = 8  # calls accounted between two looks at the clock
 
 
@@ -67,6 +66,7 @@ class OperationRecorder:
         self._flush_interval = flush_interval
         self._prune_interval = prune_interval
         self._account_slice = account_slice  # seconds of accounting between two loop turns
+        self._call_lines = CallLines()
         self._buffer: list[OperationRecord] = []
         self._dropped = 0
         self._next_prune = 0.0
@@ -131,49 +131,28 @@ class OperationRecorder:
         loop's other work in between: a second's calls at full load take tens of milliseconds,
         which in one go would hold up every call in flight (chunks of 200 calls still put the
         99th percentile at one connection at 10 ms against 1 ms without call lines)."""
-        log = self._log_calls and call_logger.isEnabledFor(logging.INFO)
-        start = 0
-        while start < len(batch):
-            if start:
+        log = self._log_calls and self._call_lines.enabled()
+        done = 0
+        while done < len(batch):
+            if done:
                 await asyncio.sleep(0)
             deadline = time.perf_counter() + self._account_slice
-            while start < len(batch):
-                self._account_chunk(batch[start : start + _CHECK_EVERY], log)
-                start += _CHECK_EVERY
+            while done < len(batch):
+                step = batch[done : done + _CHECK_EVERY]
+                self._count(step)
+                if log:
+                    self._call_lines.write(map(_call_line, step))
+                done += len(step)
                 if time.perf_counter() >= deadline:
                     break
             if log:
-                flush_call_lines()  # one write for the slice's lines
+                self._call_lines.flush()  # one write for the slice's lines
 
-    def _account_chunk(self, chunk: Sequence[OperationRecord], log: bool) -> None:
+    def _count(self, records: Sequence[OperationRecord]) -> None:
         record_call = self._metrics.record_call
-        for r in chunk:
+        for r in records:
             upstream_s = None if r.upstream_duration_ms is None else r.upstream_duration_ms / 1000
             record_call(r.provider, r.status, r.error_code, r.duration_ms / 1000, upstream_s)
-            if log:
-                call_logger.info(
-                    "proxy call %s %s %d",
-                    r.method,
-                    r.path,
-                    r.status,
-                    extra={
-                        "request_id": r.id,
-                        "project_id": r.project_id,
-                        "installation_id": r.installation_id,
-                        "provider": r.provider,
-                        "method": r.method,
-                        "path": r.path,
-                        "status": r.status,
-                        "upstream_status": r.upstream_status,
-                        "duration_ms": round(r.duration_ms, 3),
-                        "upstream_duration_ms": (
-                            None
-                            if r.upstream_duration_ms is None
-                            else round(r.upstream_duration_ms, 3)
-                        ),
-                        "error_code": r.error_code,
-                    },
-                )
 
     async def _store(self, sink: OperationSink, batch: Sequence[OperationRecord]) -> None:
         try:
@@ -224,3 +203,25 @@ def latest_statuses(batch: Iterable[OperationRecord]) -> list[InstallationStatus
         )
         for installation_id, r in latest.items()
     ]
+
+
+def _call_line(r: OperationRecord) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The log line of one call: its message, the message's arguments, and its fields."""
+    upstream_ms = r.upstream_duration_ms
+    return (
+        "proxy call %s %s %d",
+        (r.method, r.path, r.status),
+        {
+            "request_id": r.id,
+            "project_id": r.project_id,
+            "installation_id": r.installation_id,
+            "provider": r.provider,
+            "method": r.method,
+            "path": r.path,
+            "status": r.status,
+            "upstream_status": r.upstream_status,
+            "duration_ms": round(r.duration_ms, 3),
+            "upstream_duration_ms": None if upstream_ms is None else round(upstream_ms, 3),
+            "error_code": r.error_code,
+        },
+    )

@@ -15,6 +15,7 @@ from passway.observability.logs import (
     CALL_LOGGER,
     BatchedStreamHandler,
     CallLineFormatter,
+    CallLines,
     CallLogCollector,
     StripQuery,
     install_call_log_collector,
@@ -185,3 +186,42 @@ def test_the_served_configuration_routes_call_lines_to_their_handler(
     finally:
         logger.handlers.clear()
         logger.propagate = True
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_call_lines_rendered_directly_match_the_logging_path(fmt: str) -> None:
+    """Under the served configuration, call lines skip the LogRecord: the same text comes out."""
+    logger = logging.getLogger(CALL_LOGGER)
+    saved = logger.handlers[:], logger.propagate, logger.level
+    try:
+        logging.config.dictConfig(logging_config("info", fmt))
+        (handler,) = logger.handlers
+        assert isinstance(handler, BatchedStreamHandler)
+        stream = io.StringIO()
+        handler.setStream(stream)
+        lines = CallLines()
+        line = ("proxy call %s %s %d", ("GET", "/crm/v3/objects/contacts", 200), CALL_EXTRAS)
+        records: list[str] = []
+        factory = logging.getLogRecordFactory()
+
+        def counting(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = factory(*args, **kwargs)
+            records.append(record.name)
+            return record
+
+        logging.setLogRecordFactory(counting)
+        try:
+            lines.write([line])  # direct: the served configuration
+            lines.flush()
+            assert records == []
+            logger.propagate = True  # not the served configuration: through logging
+            lines.write([line])
+            lines.flush()
+            assert CALL_LOGGER in records
+        finally:
+            logging.setLogRecordFactory(factory)
+        direct, through_logging = stream.getvalue().splitlines()
+        assert without_time(direct, fmt) == without_time(through_logging, fmt)
+    finally:
+        logger.handlers[:], logger.propagate = saved[0], saved[1]
+        logger.setLevel(saved[2])
