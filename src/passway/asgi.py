@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from passway.asgi_types import ASGIApp, Receive, Scope, Send
 from passway.observability.endpoints import OpsEndpoints
+from passway.proxy.request import is_proxy_call
 
 if TYPE_CHECKING:
     from passway.catalog import Catalog
@@ -26,12 +27,6 @@ if TYPE_CHECKING:
     from passway.settings import Settings
 
 RuntimeFactory = Callable[["Settings", "Catalog"], Awaitable["Runtime"]]
-
-PROXY_VERSION_HEADER = b"x-amp-proxy-version"
-
-
-def is_proxy_call(scope: Scope) -> bool:
-    return any(name == PROXY_VERSION_HEADER for name, _ in scope["headers"])
 
 
 def with_ops_endpoints(ops: OpsEndpoints, proxy: ASGIApp) -> ASGIApp:

@@ -82,13 +82,25 @@ def upstream_request_headers(
     Values are decoded as latin-1 so every byte survives the trip through the HTTP client.
     """
     headers = client_headers if isinstance(client_headers, list) else list(client_headers)
-    extra = _message_drop(headers) | credential_headers
+    # One pass with one lower() per header; the names a Connection header lists (rare) are then
+    # taken out of what was kept.
     out: list[tuple[str, str]] = []
+    reframed = False
     for name, value in headers:
         lowered = name.lower()
-        if lowered in _REQUEST_DROP or lowered in extra or lowered.startswith(_AMP_PREFIX):
+        if lowered in _REQUEST_DROP:
+            if lowered == b"transfer-encoding" or (
+                lowered == b"connection" and value.lower() not in _CONNECTION_OPTIONS_ONLY
+            ):
+                reframed = True
+            continue
+        if lowered in credential_headers or lowered.startswith(_AMP_PREFIX):
             continue
         out.append((lowered.decode("latin-1"), value.decode("latin-1")))
+    if reframed:
+        extra = _message_drop(headers)
+        if extra:
+            out = [(name, value) for name, value in out if name.encode("latin-1") not in extra]
     return out
 
 
@@ -104,11 +116,20 @@ def downstream_response_headers(
     """
     headers = upstream_headers if isinstance(upstream_headers, list) else list(upstream_headers)
     drop = _BODYLESS_DROP if bodyless_status else HOP_BY_HOP
-    extra = _message_drop(headers)
-    return [
-        (name, value)
-        for name, value in headers
-        if (lowered := name.lower()) not in drop
-        and lowered not in extra
-        and not lowered.startswith(_PASSWAY_PREFIX)
-    ]
+    out: list[Header] = []
+    reframed = False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in drop:
+            if lowered == b"transfer-encoding" or (
+                lowered == b"connection" and value.lower() not in _CONNECTION_OPTIONS_ONLY
+            ):
+                reframed = True
+            continue
+        if not lowered.startswith(_PASSWAY_PREFIX):
+            out.append((name, value))
+    if reframed:
+        extra = _message_drop(headers)
+        if extra:
+            out = [(name, value) for name, value in out if name.lower() not in extra]
+    return out

@@ -175,6 +175,7 @@ class CallLineFormatter(logging.Formatter):
         super().__init__()
         self._json = fmt == "json"
         self._encoder = json.JSONEncoder(default=repr)
+        self._stamp = (0.0, _iso(0.0))  # the last time rendered: a batch's lines share theirs
 
     def format(self, record: logging.LogRecord) -> str:
         extras = _extras(record)
@@ -187,20 +188,24 @@ class CallLineFormatter(logging.Formatter):
         self, message: str, logger: str, level: str, created: float, extras: dict[str, Any]
     ) -> str:
         """The line for a message and its extras, without a ``LogRecord`` (``CallLines``)."""
+        when, stamp = self._stamp
+        if created != when:
+            stamp = _iso(created)
+            self._stamp = (created, stamp)
         if self._json:
             event: dict[str, Any] = {
                 "event": message,
                 "level": level,
                 "logger": logger,
                 **extras,
-                "timestamp": _iso(created),
+                "timestamp": stamp,
             }
             return self._encoder.encode(event)
         pairs = " ".join(
             f"{key}={value if isinstance(value, str) else repr(value)}"
             for key, value in sorted(extras.items())
         )
-        head = f"{_iso(created)} [{level:<{_LEVEL_WIDTH}}] {message} [{logger}]"
+        head = f"{stamp} [{level:<{_LEVEL_WIDTH}}] {message} [{logger}]"
         return f"{head} {pairs}" if pairs else head
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from passway.errors import Issue, MissingHeaders, UnsupportedProxyVersion
 from passway.proxy.timeouts import parse_timeout_override
@@ -39,6 +39,13 @@ _WANTED = frozenset(
 )
 
 Selector = tuple[str, ...]
+PROXY_VERSION_HEADER = b"x-amp-proxy-version"
+
+
+def is_proxy_call(scope: dict[str, Any]) -> bool:
+    """Whether a request is a proxy call (it carries ``x-amp-proxy-version``), as the ports route
+    it. Compiled with the hot path: every request on the main port asks."""
+    return any(name == PROXY_VERSION_HEADER for name, _ in scope["headers"])
 
 
 class ProxyHeaders(NamedTuple):
