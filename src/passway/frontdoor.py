@@ -28,9 +28,10 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from passway.asgi import PasswayApp, is_proxy_call
+from passway.asgi import PasswayApp
 from passway.asgi_types import ASGIApp, Receive, Scope, Send
 from passway.http1.server.listener import ProxyListener
+from passway.proxy.request import is_proxy_call
 from passway.settings import Settings
 
 logger = logging.getLogger(__name__)
