@@ -29,6 +29,9 @@ HOT_PATH = (
     "passway.core.target",
     "passway.core.credentials",
     "passway.observability.request_ids",
+    # After each call, in the operations writer: its log line, metrics and row.
+    "passway.operations.recorder",
+    "passway.observability.line_format",
 )
 
 

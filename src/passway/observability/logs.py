@@ -18,11 +18,11 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
 
+from passway.observability.line_format import iso_time, text_line
 from passway.observability.request_ids import current_call
 
 # Attributes every LogRecord has: anything else on a record was passed as ``extra``.
@@ -127,7 +127,7 @@ class CallLogCollector(logging.Handler):
         if call is None or not call.collect:
             return
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "time": iso_time(record.created),
             "level": record.levelname.lower(),
             "message": record.getMessage(),
         }
@@ -156,11 +156,6 @@ def install_call_log_collector() -> None:
 # own formatter (the same text or JSON as the others), a handler that writes each batch at once,
 # and ``CallLines``, which renders them without a LogRecord.
 CALL_LOGGER = "passway.proxy.calls"
-_LEVEL_WIDTH = 9  # the console renderer pads levels to its longest name ("exception")
-
-
-def _iso(created: float) -> str:
-    return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -175,7 +170,7 @@ class CallLineFormatter(logging.Formatter):
         super().__init__()
         self._json = fmt == "json"
         self._encoder = json.JSONEncoder(default=repr)
-        self._stamp = (0.0, _iso(0.0))  # the last time rendered: a batch's lines share theirs
+        self._stamp = (0.0, iso_time(0.0))  # the last time rendered: a batch's lines share theirs
 
     def format(self, record: logging.LogRecord) -> str:
         extras = _extras(record)
@@ -190,7 +185,7 @@ class CallLineFormatter(logging.Formatter):
         """The line for a message and its extras, without a ``LogRecord`` (``CallLines``)."""
         when, stamp = self._stamp
         if created != when:
-            stamp = _iso(created)
+            stamp = iso_time(created)
             self._stamp = (created, stamp)
         if self._json:
             event: dict[str, Any] = {
@@ -201,12 +196,7 @@ class CallLineFormatter(logging.Formatter):
                 "timestamp": stamp,
             }
             return self._encoder.encode(event)
-        pairs = " ".join(
-            f"{key}={value if isinstance(value, str) else repr(value)}"
-            for key, value in sorted(extras.items())
-        )
-        head = f"{stamp} [{level:<{_LEVEL_WIDTH}}] {message} [{logger}]"
-        return f"{head} {pairs}" if pairs else head
+        return text_line(stamp, level, message, logger, extras)
 
 
 class BatchedStreamHandler(logging.StreamHandler[TextIO]):

@@ -8,7 +8,7 @@ for the batch:
 
 - writes one info log line per call (request id, project, installation, provider, method, path,
   status, durations, error code);
-- counts the calls in the metrics (``Metrics.record_call``) and runs the metric samplers;
+- counts the calls in the metrics (``Metrics.record_calls``) and runs the metric samplers;
 - when recording is on (``sink``), inserts the batch in one ``executemany`` and saves each
   touched installation's ``lastOperationStatus``/``healthStatus``; a database error drops the
   batch, logs the outage once and its end once, and sets ``passway_database_up``;
@@ -137,22 +137,17 @@ class OperationRecorder:
             if done:
                 await asyncio.sleep(0)
             deadline = time.perf_counter() + self._account_slice
+            first = done
             while done < len(batch):
                 step = batch[done : done + _CHECK_EVERY]
-                self._count(step)
                 if log:
                     self._call_lines.write(map(_call_line, step))
                 done += len(step)
                 if time.perf_counter() >= deadline:
                     break
+            self._metrics.record_calls(batch[first:done])  # one increment per label set
             if log:
                 self._call_lines.flush()  # one write for the slice's lines
-
-    def _count(self, records: Sequence[OperationRecord]) -> None:
-        record_call = self._metrics.record_call
-        for r in records:
-            upstream_s = None if r.upstream_duration_ms is None else r.upstream_duration_ms / 1000
-            record_call(r.provider, r.status, r.error_code, r.duration_ms / 1000, upstream_s)
 
     async def _store(self, sink: OperationSink, batch: Sequence[OperationRecord]) -> None:
         try:
