@@ -86,3 +86,24 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, tree_rss(self.pid))
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen, all) CPU ticks of the machine since boot (``/proc/stat``; (0, 0) elsewhere).
+
+    Steal is time the hypervisor gave this virtual machine's CPUs to someone else: a measurement
+    that lost much of it says more about the neighbours than about the proxies.
+    """
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return (0, 0)
+    ticks = [int(f) for f in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return (ticks[7] if len(ticks) > 7 else 0, sum(ticks))
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The share of CPU time stolen between two ``cpu_ticks`` readings, in percent."""
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0

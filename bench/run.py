@@ -43,7 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build import compiled_tree, pure_tree
-from common import free_port, tree_cpu, wait_for_port
+from common import cpu_ticks, free_port, steal_share, tree_cpu, wait_for_port
 from nginx import Nginx, start_proxy, start_upstream
 from passway_target import SRC, PasswayServer
 from report import diagnostics, table, target_checks
@@ -393,11 +393,14 @@ def run_all(
             for scenario in args.scenarios:
                 for target in order:
                     loads.append(os.getloadavg()[0])
+                    ticks = cpu_ticks()
                     data = measure(target, scenario, args, work, upload_file)
+                    data["steal_pct"] = steal_share(ticks, cpu_ticks())
                     runs[target.name][scenario].append(data)
+                    stolen = f", {data['steal_pct']:.0f}% stolen" if data["steal_pct"] >= 1 else ""
                     print(
                         f"  round {round_no + 1} {scenario:16} {target.name:11} "
-                        f"{_short(scenario, data)}",
+                        f"{_short(scenario, data)}{stolen}",
                         flush=True,
                     )
     finally:
@@ -405,6 +408,19 @@ def run_all(
             target.stop()
     results = {n: {s: combine(r) for s, r in per.items() if r} for n, per in runs.items()}
     return results, loads
+
+
+def worst_steal(results: dict[str, Any]) -> float:
+    """The highest steal share of any single measurement of the run."""
+    return max(
+        (
+            r.get("steal_pct", 0.0)
+            for scenarios in results.values()
+            for merged in scenarios.values()
+            for r in merged.get("rounds", [])
+        ),
+        default=0.0,
+    )
 
 
 def environment() -> dict[str, Any]:
@@ -467,6 +483,7 @@ def main() -> None:
     names = [t.strip() for t in args.targets.split(",") if t.strip()]
     started = dt.datetime.now(dt.UTC)
     load_before = os.getloadavg()[0]
+    ticks_before = cpu_ticks()
     with tempfile.TemporaryDirectory(prefix="passway-bench-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
@@ -479,6 +496,7 @@ def main() -> None:
         profile_section = (
             stage_profile(args, passway_tree(SRC, work, pure=False)) if args.profile else []
         )
+    stolen = steal_share(ticks_before, cpu_ticks())
     env = environment()
     title = f"Passway vs nginx, {started:%Y-%m-%d %H:%M} UTC"
     settings = (
@@ -488,7 +506,8 @@ def main() -> None:
         f"{args.duration:g} s after {args.warmup:g} s. 100 MB transfers: curl, "
         f"{args.repeats} per round. Median of {args.rounds} interleaved round(s). "
         f"Load average (1 min) before the run {load_before:.1f}, during it "
-        f"{min(loads):.1f}-{max(loads):.1f}."
+        f"{min(loads):.1f}-{max(loads):.1f}. CPU time stolen by the hypervisor during the run: "
+        f"{stolen:.1f}% (the worst measurement: {worst_steal(results):.0f}%)."
     )
     recording = recording_ratio(results)
     body = "\n".join(
@@ -520,6 +539,7 @@ def main() -> None:
         "environment": env,
         "arguments": {k: str(v) for k, v in vars(args).items()},
         "load": loads,
+        "steal_pct": stolen,
         "results": results,
     }
     (args.out / f"{stamp}.json").write_text(json.dumps(raw, indent=2))
