@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -192,6 +193,52 @@ async def test_pipelined_request_behind_a_large_upload_waits_its_turn(
         assert big.status == 200 and big.body == payload
         behind = await conn.read_response()
         assert behind.json()["path"] == "/pipe/behind"
+
+
+async def test_a_body_in_several_reads_then_a_pipelined_request_in_the_same_read(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    """A Content-Length body whose head came in an earlier read is taken past the parser: it
+    arrives byte for byte whatever the reads (one byte among them), and a request that follows
+    the body's last bytes in the same read is parsed and answered after it."""
+    world.upstream.set_handler("PUT", "/split/echo", _echo_raw)
+    payload = os.urandom(200_000)
+    whole = request(setup, "PUT", "/split/echo", body=payload)
+    body_at = len(whole) - len(payload)
+    cuts = [0, body_at + 10, body_at + 1000, body_at + 1001, body_at + 50_000, body_at + 50_001]
+    pieces = [whole[a:b] for a, b in itertools.pairwise(cuts)]
+    async with wire(world) as conn:
+        for piece in pieces:
+            await conn.send(piece)
+            await asyncio.sleep(0.03)  # each its own read
+        # The rest of the body and the next request right behind it, in one write.
+        await conn.send(whole[cuts[-1] :] + request(setup, "GET", "/split/next"))
+        echoed = await conn.read_response()
+        assert echoed.status == 200 and echoed.body == payload
+        assert (await conn.read_response()).json()["path"] == "/split/next"
+        await conn.send(request(setup, "GET", "/split/again"))
+        assert (await conn.read_response()).json()["path"] == "/split/again"
+
+
+async def test_bytes_after_a_closing_request_with_a_body_in_several_reads_are_not_processed(
+    world: ProxyWorld, setup: SeededSetup
+) -> None:
+    """``Connection: close`` on a request whose body comes in later reads: it is answered, the
+    request sent in the same read as the body's end is not, and the connection ends."""
+    world.upstream.set_handler("PUT", "/split/last", _echo_raw)
+    payload = os.urandom(5_000)
+    whole = request(setup, "PUT", "/split/last", "Connection: close", body=payload)
+    body_at = len(whole) - len(payload)
+    before = len(world.upstream.requests)
+    async with wire(world) as conn:
+        await conn.send(whole[: body_at + 100])
+        await asyncio.sleep(0.05)
+        await conn.send(whole[body_at + 100 :] + request(setup, "GET", "/split/never"))
+        answer = await conn.read_response()
+        assert answer.status == 200 and answer.body == payload
+        assert answer.header("connection") == "close"
+        assert await conn.closed_by_server()
+    assert [r.raw_path for r in world.upstream.requests[before:]] == ["/split/last"]
 
 
 async def test_request_asking_to_close_is_the_last_one_answered(

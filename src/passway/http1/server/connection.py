@@ -10,6 +10,9 @@ with httptools and running the proxy handler for each, one at a time.
   is stopped and answered 400 if nothing of its answer was written yet). An idle connection is
   closed after the keep-alive timeout, a head still incomplete after the header timeout (counted
   from its first byte, however slowly the rest trickles in). A chunked body's trailers are dropped.
+- **Bodies.** Once the head of a ``Content-Length`` request is parsed, the rest of its body is
+  counted off as it arrives and handed to the call as read, without the parser (which would copy
+  every byte): a fresh parser takes the next request.
 - **Failures.** A client that goes away cancels its call (the handler's ``finally`` blocks release
   the provider's connection). A call that ends without completing its response (the provider's
   answer broke off) closes the connection, so the client sees a broken response, never a clean
@@ -93,6 +96,12 @@ class ClientConnection(asyncio.Protocol):
         self._head_bytes = 0  # bytes read while a head was incomplete (a head arriving slowly)
         self._head_size = 0  # the parsed request line and headers (a head read in one go)
         self._parsing: ListenerCall | None = None  # the request whose bytes are being parsed
+        # The request's Content-Length and what else frames it, noted while its head is parsed.
+        self._content_length: bytes | None = None
+        self._other_framing = False  # Transfer-Encoding or Upgrade: the parser reads the body
+        # Body bytes still to come of a Content-Length request whose body is taken past the parser
+        # (-1: none, or the parser reads it).
+        self._body_left = -1
         self._current: ListenerCall | None = None  # the request being answered
         self._queue: deque[ListenerCall] = deque()
         self._read_paused = False
@@ -140,6 +149,10 @@ class ClientConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        if self._body_left > 0:
+            data = self._take_body(data)
+            if not data:
+                return
         if self._in_head:
             self._head_bytes += len(data)
             if self.head_since is None:
@@ -162,6 +175,23 @@ class ClientConnection(asyncio.Protocol):
         if self._in_head and self._head_bytes > MAX_HEAD:
             self._refuse(RequestHeadTooLarge(f"The request head is larger than {MAX_HEAD} bytes."))
 
+    def _take_body(self, data: bytes) -> bytes:
+        """The next bytes of a Content-Length body whose head the parser has read: handed on as
+        they are, without the parser's copy of every body byte (a large upload costs one copy
+        less). Returns what follows the body in ``data`` (a pipelined request)."""
+        left = self._body_left
+        piece, rest = (data, b"") if len(data) <= left else (data[:left], data[left:])
+        self.on_body(piece)
+        if self._body_left > 0:
+            return b""
+        # The body is complete. The parser, which saw only the head, still waits for it: the next
+        # request gets a fresh one.
+        self._parser = httptools.HttpRequestParser(self)
+        self.on_message_complete()
+        if self._last_read:
+            return b""  # bytes after a request asking to close are not processed (RFC 9112 9.6)
+        return rest
+
     def pause_writing(self) -> None:
         self.write_paused = True
 
@@ -176,6 +206,8 @@ class ClientConnection(asyncio.Protocol):
         self._headers = []
         self._expect_continue = False
         self._head_size = 0
+        self._content_length = None
+        self._other_framing = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -191,6 +223,10 @@ class ClientConnection(asyncio.Protocol):
         self._head_size += len(name) + len(value)
         if name == b"expect" and value.lower() == b"100-continue":
             self._expect_continue = True
+        elif name == b"content-length":
+            self._content_length = value
+        elif name == b"transfer-encoding" or name == b"upgrade":
+            self._other_framing = True
 
     def on_headers_complete(self) -> None:
         if self._head_size > MAX_HEAD:
@@ -234,6 +270,10 @@ class ClientConnection(asyncio.Protocol):
             http10=http_version == "1.0",
         )
         self._parsing = call
+        length = self._content_length
+        if length is not None and not self._other_framing and length.strip().isdigit():
+            # (The parser has checked it: one value, digits.) Its bytes are counted from here.
+            self._body_left = int(length)
         if self._current is None:
             self._start(call)
         else:
@@ -241,6 +281,8 @@ class ClientConnection(asyncio.Protocol):
             self._update_reading()
 
     def on_body(self, body: bytes) -> None:
+        if self._body_left > 0:
+            self._body_left -= len(body)
         call = self._parsing
         if call is not None:
             call.feed(body)
@@ -248,6 +290,7 @@ class ClientConnection(asyncio.Protocol):
                 self._update_reading()
 
     def on_message_complete(self) -> None:
+        self._body_left = -1
         call = self._parsing
         if call is not None:
             call.end_body()
