@@ -67,6 +67,14 @@ def _message_drop(headers: list[Header]) -> frozenset[bytes]:
     return _EMPTY if named is None else frozenset(named)
 
 
+def _drops_more(lowered: bytes, value: bytes) -> bool:
+    """Whether a dropped hop-by-hop header makes its message drop others: ``Transfer-Encoding``
+    (its ``Content-Length`` goes too), or a ``Connection`` that names headers."""
+    return lowered == b"transfer-encoding" or (
+        lowered == b"connection" and value.lower() not in _CONNECTION_OPTIONS_ONLY
+    )
+
+
 _EMPTY: frozenset[bytes] = frozenset()
 _CONNECTION_OPTIONS_ONLY = frozenset({b"keep-alive", b"close", b""})
 _REQUEST_DROP = HOP_BY_HOP | CLIENT_ONLY
@@ -89,10 +97,7 @@ def upstream_request_headers(
     for name, value in headers:
         lowered = name.lower()
         if lowered in _REQUEST_DROP:
-            if lowered == b"transfer-encoding" or (
-                lowered == b"connection" and value.lower() not in _CONNECTION_OPTIONS_ONLY
-            ):
-                reframed = True
+            reframed = reframed or _drops_more(lowered, value)
             continue
         if lowered in credential_headers or lowered.startswith(_AMP_PREFIX):
             continue
@@ -121,10 +126,7 @@ def downstream_response_headers(
     for name, value in headers:
         lowered = name.lower()
         if lowered in drop:
-            if lowered == b"transfer-encoding" or (
-                lowered == b"connection" and value.lower() not in _CONNECTION_OPTIONS_ONLY
-            ):
-                reframed = True
+            reframed = reframed or _drops_more(lowered, value)
             continue
         if not lowered.startswith(_PASSWAY_PREFIX):
             out.append((name, value))
