@@ -131,7 +131,7 @@ class Metrics:
                 values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call] # untyped library function
         self.registry = CollectorRegistry(auto_describe=True)
         self._samplers: list[Sampler] = []
-        self._call_children: dict[tuple[str, int, str], tuple[Any, Any]] = {}
+        self._call_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._client_children: dict[str, Any] = {}
 
         self.proxy_calls = self.counter(
@@ -232,11 +232,11 @@ class Metrics:
         """Finished proxy calls (the operations writer's, in batches): counted per label set,
         then one increment per counter, bucket and sum, not one per call. In multi-worker mode
         every increment is a locked write to a shared file (7 us a call one by one)."""
-        counts: dict[tuple[str, int, str], list[float]] = {}
+        counts: dict[tuple[str, str, str], list[float]] = {}
         upstream: dict[str, list[float]] = {}
         for call in calls:
             name = call.provider or ""
-            key = (name, call.status // 100, call.error_code or "")
+            key = (name, status_class(call.status), call.error_code or "")
             durations = counts.get(key)
             if durations is None:
                 durations = counts[key] = []
@@ -249,10 +249,9 @@ class Metrics:
         for key, durations in counts.items():
             children = self._call_children.get(key)
             if children is None:
-                cls = _STATUS_CLASSES.get(key[1], "other")
                 children = (
-                    self.proxy_calls.labels(key[0], cls, key[2]),
-                    self.server_duration.labels(key[0], cls),
+                    self.proxy_calls.labels(*key),
+                    self.server_duration.labels(key[0], key[1]),
                 )
                 self._call_children[key] = children
             children[0].inc(len(durations))

@@ -25,9 +25,10 @@ from typing import Any, NamedTuple
 from passway.errors import Issue, MissingHeaders, UnsupportedProxyVersion
 from passway.proxy.timeouts import parse_timeout_override
 
+PROXY_VERSION_HEADER = b"x-amp-proxy-version"
 _WANTED = frozenset(
     {
-        b"x-amp-proxy-version",
+        PROXY_VERSION_HEADER,
         b"x-amp-project-id",
         b"x-api-key",
         b"x-amp-installation-id",
@@ -39,7 +40,6 @@ _WANTED = frozenset(
 )
 
 Selector = tuple[str, ...]
-PROXY_VERSION_HEADER = b"x-amp-proxy-version"
 
 
 def is_proxy_call(scope: dict[str, Any]) -> bool:
