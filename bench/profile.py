@@ -196,7 +196,7 @@ def sample(
             body_size=size,
             connections=args.connections,
             duration=duration,
-            threads=2,
+            threads=min(2, args.connections),
             workdir=work,
         )
 

@@ -31,8 +31,6 @@ STAGE_RULES: list[tuple[str, str, str]] = [
     ("parse", "passway/proxy/request.py", "*"),
     # Which application answers.
     ("route", "passway/asgi.py", "*"),
-    ("route", "passway/frontdoor.py", "route_main_port"),
-    ("route", "passway/frontdoor.py", "serve"),
     ("route", "passway/observability/endpoints.py", "*"),
     # API key, project, installation and connection.
     ("resolve", "passway/proxy/resolve.py", "*"),

@@ -14,11 +14,11 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from passway.asgi_types import ASGIApp, Receive, Scope, Send
 from passway.observability.endpoints import OpsEndpoints
-from passway.proxy.request import is_proxy_call
+from passway.proxy.request import PROXY_VERSION_HEADER, is_proxy_call
 
 if TYPE_CHECKING:
     from passway.catalog import Catalog
@@ -39,6 +39,16 @@ def with_ops_endpoints(ops: OpsEndpoints, proxy: ASGIApp) -> ASGIApp:
         return proxy(scope, receive, send)
 
     return serve
+
+
+class PortHandlers(NamedTuple):
+    """The handlers of the ports ``passway serve`` opens."""
+
+    proxy: ASGIApp  # requests known to be proxy calls
+    # Everything on a port that serves the proxy only: ``/healthz`` and ``/readyz``, else the proxy.
+    proxy_port: ASGIApp
+    # The management app, with ``/healthz``, ``/readyz`` and ``/metrics`` in front of it.
+    management: ASGIApp
 
 
 GC_THRESHOLDS = (20_000, 50, 100)  # served processes (see PasswayApp.startup)
@@ -87,6 +97,7 @@ class PasswayApp:
 
             listener = ProxyListener(
                 with_ops_endpoints(OpsEndpoints(self.readiness, None), proxy),
+                header_route=(PROXY_VERSION_HEADER, proxy),
                 host=self.settings.host,
                 port=self.settings.proxy_port,
                 keep_alive_timeout=self.settings.keep_alive_timeout,
@@ -121,16 +132,16 @@ class PasswayApp:
         self._management = None
         self._ops = None
 
-    def handlers(self) -> tuple[ASGIApp, ASGIApp]:
-        """The proxy handler and the management app for servers that route by port
-        (``passway.frontdoor``), each with ``/healthz`` and ``/readyz`` in front of it, and
-        ``/metrics`` in front of the management app (the admin port's, when there is one);
-        available between start-up and shut-down."""
+    def handlers(self) -> PortHandlers:
+        """What servers that route by port (``passway.frontdoor``) answer with; available between
+        start-up and shut-down."""
         if self._proxy is None or self._management is None or self._ops is None:
             raise RuntimeError("Passway has not started")
         probes = OpsEndpoints(self.readiness, None)
-        return with_ops_endpoints(probes, self._proxy), with_ops_endpoints(
-            self._ops, self._management
+        return PortHandlers(
+            proxy=self._proxy,
+            proxy_port=with_ops_endpoints(probes, self._proxy),
+            management=with_ops_endpoints(self._ops, self._management),
         )
 
     @contextlib.asynccontextmanager

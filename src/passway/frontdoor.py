@@ -25,32 +25,18 @@ import logging.config
 import multiprocessing
 import signal
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from passway.asgi import PasswayApp
-from passway.asgi_types import ASGIApp, Receive, Scope, Send
+from passway.asgi_types import ASGIApp
 from passway.http1.server.listener import ProxyListener
-from passway.proxy.request import is_proxy_call
+from passway.proxy.request import PROXY_VERSION_HEADER
 from passway.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 GRACE = 10.0  # seconds calls in progress get to finish on shut-down
-
-
-def route_main_port(proxy: ASGIApp, management: ASGIApp | None) -> ASGIApp:
-    """The main port's handler: proxy calls to the proxy, the rest to the management app (or,
-    when the management app has a port of its own, to the proxy, which refuses them)."""
-    if management is None:
-        return proxy
-
-    def serve(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        if is_proxy_call(scope):
-            return proxy(scope, receive, send)
-        return management(scope, receive, send)
-
-    return serve
 
 
 class FrontDoor:
@@ -62,7 +48,16 @@ class FrontDoor:
         self.main: ProxyListener | None = None
         self.admin: ProxyListener | None = None
 
-    def _listener(self, handler: ASGIApp, host: str, port: int, label: str) -> ProxyListener:
+    def _listener(
+        self,
+        handler: ASGIApp,
+        host: str,
+        port: int,
+        label: str,
+        proxy: ASGIApp | None = None,
+    ) -> ProxyListener:
+        """A port answering with ``handler``, and with ``proxy`` the requests that are proxy calls
+        (the listener tells them by their ``x-amp-proxy-version`` header as it parses them)."""
         settings = self.settings
         return ProxyListener(
             handler,
@@ -74,20 +69,24 @@ class FrontDoor:
             grace=GRACE,
             label=label,
             reuse_port=settings.workers > 1,
+            header_route=None if proxy is None else (PROXY_VERSION_HEADER, proxy),
         )
 
     async def start(self) -> None:
         settings = self.settings
         await self.app.startup()
         try:
-            proxy, management = self.app.handlers()
-            separate_admin = settings.admin_port is not None
-            main_handler = route_main_port(proxy, None if separate_admin else management)
-            self.main = self._listener(main_handler, settings.host, settings.port, "main port")
+            handlers = self.app.handlers()
+            # Requests that are not proxy calls: the management app, or, when it has a port of
+            # its own, the probes and the proxy's refusal.
+            rest = handlers.proxy_port if settings.admin_port is not None else handlers.management
+            self.main = self._listener(
+                rest, settings.host, settings.port, "main port", proxy=handlers.proxy
+            )
             await self.main.start()
             if settings.admin_port is not None:
                 self.admin = self._listener(
-                    management, settings.admin_port_host, settings.admin_port, "admin port"
+                    handlers.management, settings.admin_port_host, settings.admin_port, "admin port"
                 )
                 await self.admin.start()
         except BaseException:

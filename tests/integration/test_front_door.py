@@ -300,6 +300,24 @@ async def test_each_port_serves_what_it_is_for(port: Port) -> None:
         assert len(port.world.upstream.requests) == before
 
 
+async def test_each_request_on_a_connection_is_routed_by_its_own_headers(port: Port) -> None:
+    """On one keep-alive connection, a proxy call is proxied whatever its path (``/healthz``
+    included), and the requests around it without proxy headers are not: the route is decided
+    per request, never carried over from the one before."""
+    if not port.proxy:
+        pytest.skip("this port does not serve proxy calls")
+    async with httpx.AsyncClient(base_url=port.url) as client:
+        before = len(port.world.upstream.requests)
+        health_first = await client.get("/healthz")
+        proxied = await client.get("/healthz", headers=port.setup.proxy_headers())
+        health_after = await client.get("/healthz")
+        listing = await client.get("/v1/projects", headers={"X-Api-Key": ADMIN_KEY})
+    assert health_first.json() == health_after.json() == {"status": "ok"}
+    assert proxied.status_code == 200 and proxied.json()["path"] == "/healthz"
+    assert len(port.world.upstream.requests) == before + 1
+    assert listing.status_code == (200 if port.management else 400)
+
+
 @pytest.mark.parametrize("front_door", ["passway", "admin"])
 async def test_idle_keep_alive_connections_are_closed(
     tmp_path_factory: pytest.TempPathFactory, front_door: str

@@ -35,6 +35,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]|%[01][0-9A-Fa-f]|%7[fF]")
 # In the query only raw control characters are refused: encoded ones stay encoded on the wire and
 # are legitimate there (a multi-line SOQL query sends %0A).
 _RAW_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The common path: "/", then only characters that need no encoding (no "%", no backslash: "/" is
+# its only separator). It is safe unless a segment is "." or "..".
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*\Z")
+_PLAIN_DOT_SEGMENT = re.compile(r"(?:\A|/)\.\.?(?=/|\Z)")
 
 
 def select_base_url(provider: Provider, integration: Integration) -> str:
@@ -170,6 +174,10 @@ def _safe_path(raw_path: bytes | str) -> str:
     text = data.decode("latin-1")
     if not text:
         return ""
+    if _PLAIN_PATH.match(text):
+        if _PLAIN_DOT_SEGMENT.search(text):
+            raise _refused("'.' or '..' segments")
+        return "/" + text.lstrip("/")
     if _CONTROL.search(text) or "\\" in text:
         raise _refused("control characters or backslashes")
     if not text.startswith("/"):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from passway.asgi_types import CANCELS_ON_DISCONNECT
 from passway.core.credentials import place_credentials, set_query_params
@@ -110,7 +110,8 @@ class _DisconnectWatch:
             self._victim.cancel()
 
 
-class _Outgoing(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
     url: str
     headers: list[tuple[str, str]]
     access_token: str | None

@@ -176,6 +176,26 @@ def test_random_hostile_paths_never_move_the_origin_or_leave_the_base_path() -> 
     assert accepted > 100  # the fuzz exercised the accepting branch too
 
 
+def test_plain_paths_pass_unchanged_unless_a_segment_is_a_dot_or_two() -> None:
+    """Paths of characters that need no encoding (the common case, checked by one pattern) are
+    refused exactly when a segment is "." or "..", and otherwise kept as they are."""
+    rng = random.Random(20261202)
+    alphabet = ["/", ".", "..", "a", "b.json", "~", "-", "_", "@", ":", "v1"]
+    refused = 0
+    for _ in range(3000):
+        path = "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7)))
+        dotted = any(segment in (".", "..") for segment in path.split("/"))
+        try:
+            url = build_upstream_url("https://api.example.com/v1", path.encode(), b"")
+        except InvalidTarget:
+            assert dotted, path
+            refused += 1
+            continue
+        assert not dotted, path
+        assert url == "https://api.example.com/v1/" + path.lstrip("/")
+    assert 100 < refused < 2900  # both outcomes exercised
+
+
 # ---------------------------------------------------------------- base URL choice and rendering
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

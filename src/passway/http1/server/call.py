@@ -20,6 +20,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from passway.asgi_types import ASGIApp
     from passway.errors import PasswayError
     from passway.http1.server.connection import ClientConnection
 
@@ -51,6 +52,7 @@ class ListenerCall:
         "disconnected",
         "expect_continue",
         "finished",
+        "handler",
         "head_only",
         "http10",
         "keep_alive",
@@ -67,6 +69,7 @@ class ListenerCall:
     def __init__(
         self,
         conn: ClientConnection,
+        handler: ASGIApp,
         scope: dict[str, Any],
         *,
         keep_alive: bool,
@@ -74,6 +77,7 @@ class ListenerCall:
         http10: bool,
     ) -> None:
         self._conn = conn
+        self.handler = handler  # the ASGI app that answers it
         self.scope = scope
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue

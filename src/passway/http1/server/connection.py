@@ -17,6 +17,9 @@ with httptools and running the proxy handler for each, one at a time.
   the provider's connection). A call that ends without completing its response (the provider's
   answer broke off) closes the connection, so the client sees a broken response, never a clean
   short one. An unexpected exception before the response started is a 500 problem, logged once.
+- **Routing.** A listener may send the requests carrying one header (``header_route``: the proxy
+  calls, which carry ``x-amp-proxy-version``) to a handler of their own, noted while the head is
+  parsed, so such a request reaches its handler without a dispatcher scanning its headers again.
 - **Access log.** When enabled, one line per response on uvicorn's ``uvicorn.access`` logger, in
   its format (the path without its query), so both ports log alike.
 """
@@ -59,6 +62,8 @@ class ConnectionSettings:
         "header_timeout",
         "keep_alive_timeout",
         "loop",
+        "route_handler",
+        "route_header",
         "server",
     )
 
@@ -70,8 +75,11 @@ class ConnectionSettings:
         access_log: bool,
         server: tuple[str, int] | None = None,
         header_timeout: float | None = None,
+        header_route: tuple[bytes, Handler] | None = None,
     ) -> None:
         self.handler = handler
+        # Requests carrying this header (lower case) go to this handler instead.
+        self.route_header, self.route_handler = header_route or (b"", handler)
         self.keep_alive_timeout = keep_alive_timeout
         # A request head must be complete this long after its first byte arrived.
         self.header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
@@ -99,6 +107,7 @@ class ClientConnection(asyncio.Protocol):
         # The request's Content-Length and what else frames it, noted while its head is parsed.
         self._content_length: bytes | None = None
         self._other_framing = False  # Transfer-Encoding or Upgrade: the parser reads the body
+        self._routed = False  # the request carries the settings' route header
         # Body bytes still to come of a Content-Length request whose body is taken past the parser
         # (-1: none, or the parser reads it).
         self._body_left = -1
@@ -208,6 +217,7 @@ class ClientConnection(asyncio.Protocol):
         self._head_size = 0
         self._content_length = None
         self._other_framing = False
+        self._routed = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -227,6 +237,8 @@ class ClientConnection(asyncio.Protocol):
             self._content_length = value
         elif name == b"transfer-encoding" or name == b"upgrade":
             self._other_framing = True
+        elif name == self._shared.route_header:
+            self._routed = True
 
     def on_headers_complete(self) -> None:
         if self._head_size > MAX_HEAD:
@@ -247,6 +259,7 @@ class ClientConnection(asyncio.Protocol):
         raw_path: bytes = parsed.path or b"/"
         http_version = parser.get_http_version()
         path = raw_path.decode("latin-1")
+        shared = self._shared
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -259,11 +272,12 @@ class ClientConnection(asyncio.Protocol):
             "root_path": "",
             "headers": self._headers,
             "client": self._client,
-            "server": self._shared.server,
+            "server": shared.server,
             "extensions": _EXTENSIONS,
         }
         call = ListenerCall(
             self,
+            shared.route_handler if self._routed else shared.handler,
             scope,
             keep_alive=parser.should_keep_alive() and not self.closing,
             expect_continue=self._expect_continue,
@@ -331,7 +345,7 @@ class ClientConnection(asyncio.Protocol):
         call.running = True
         try:
             if call.refusal is None:
-                await self._shared.handler(call.scope, call.receive, call.send)
+                await call.handler(call.scope, call.receive, call.send)
         except asyncio.CancelledError:
             if not call.disconnected and call.refusal is None:
                 raise  # shut-down, not the client leaving

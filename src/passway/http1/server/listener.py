@@ -8,7 +8,9 @@ work. On a 2-core machine a small proxied call costs about a quarter less CPU th
 (``bench/README.md``).
 
 What it serves: every request goes to the handler it is given (the application puts ``/healthz``
-and ``/readyz`` in front, ``passway.asgi.with_ops_endpoints``). A head must complete within the
+and ``/readyz`` in front, ``passway.asgi.with_ops_endpoints``), except that, with ``header_route``,
+the requests carrying that header go to a handler of their own (the proxy calls, by
+``x-amp-proxy-version``). A head must complete within the
 header timeout of its first byte, and an idle connection closes after the keep-alive timeout.
 
 Each worker process binds the port with ``SO_REUSEPORT`` and the kernel spreads connections over
@@ -42,12 +44,15 @@ class ProxyListener:
         header_timeout: float | None = None,
         label: str = "proxy listener",
         reuse_port: bool = True,
+        header_route: tuple[bytes, Handler] | None = None,
     ) -> None:
         self.label = label
         # SO_REUSEPORT: every worker binds the port and the kernel spreads connections. It also
         # lets any other process of the same user bind it, so a single worker does without.
         self._reuse_port = reuse_port
         self._handler = handler
+        # Requests carrying this header (lower case) go to this handler (the proxy calls).
+        self._header_route = header_route
         self._header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
         self._host = host
         self._port = port
@@ -65,6 +70,7 @@ class ProxyListener:
             keep_alive_timeout=self._keep_alive_timeout,
             access_log=self._access_log,
             header_timeout=self._header_timeout,
+            header_route=self._header_route,
         )
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
