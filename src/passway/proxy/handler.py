@@ -17,7 +17,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -57,25 +56,46 @@ WATCH_AFTER = 0.25  # seconds before a running call starts watching for the clie
 _NO_EXTENSIONS: dict[str, Any] = {}
 
 
-@dataclass(slots=True)
 class _Exchange:
-    """What has happened in one call: on the client's side, and what its operation records."""
+    """What has happened in one call: on the client's side, and what its operation records.
 
-    send: Send
-    request_id: str
-    started: bool = False
-    finished: bool = False
-    disconnected: bool = False
-    status: int = 0
-    response_bytes: int = 0
-    project_id: str = ""
-    target: ProxyTarget | None = None
-    error_code: str | None = None
-    upstream_status: int | None = None
-    upstream_ms: float | None = None
-    token_refreshed: bool = False
-    replayed: bool = False
-    body: ClientBody | None = None
+    This and ``_Outgoing`` are plain classes, not dataclasses, for the reason ``ProxyHeaders``
+    gives: one of each is built per call, natively when compiled."""
+
+    __slots__ = (
+        "body",
+        "disconnected",
+        "error_code",
+        "finished",
+        "project_id",
+        "replayed",
+        "request_id",
+        "response_bytes",
+        "send",
+        "started",
+        "status",
+        "target",
+        "token_refreshed",
+        "upstream_ms",
+        "upstream_status",
+    )
+
+    def __init__(self, send: Send, request_id: str) -> None:
+        self.send = send
+        self.request_id = request_id
+        self.started = False
+        self.finished = False
+        self.disconnected = False
+        self.status = 0
+        self.response_bytes = 0
+        self.project_id = ""
+        self.target: ProxyTarget | None = None
+        self.error_code: str | None = None
+        self.upstream_status: int | None = None
+        self.upstream_ms: float | None = None
+        self.token_refreshed = False
+        self.replayed = False
+        self.body: ClientBody | None = None
 
     async def send_tracked(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -110,11 +130,15 @@ class _DisconnectWatch:
             self._victim.cancel()
 
 
-@dataclass(frozen=True, slots=True)
 class _Outgoing:
-    url: str
-    headers: list[tuple[str, str]]
-    access_token: str | None
+    """The upstream request of one call: its URL and headers, and the access token it carries."""
+
+    __slots__ = ("access_token", "headers", "url")
+
+    def __init__(self, url: str, headers: list[tuple[str, str]], access_token: str | None) -> None:
+        self.url = url
+        self.headers = headers
+        self.access_token = access_token
 
 
 class ProxyHandler:
@@ -264,7 +288,8 @@ class ProxyHandler:
         if CANCELS_ON_DISCONNECT not in scope.get("extensions", _NO_EXTENSIONS):
             task = asyncio.current_task()
             assert task is not None
-            watcher = _DisconnectWatch(body, task, exchange)
+            watched = body if body is not None else ClientBody(receive, empty=True)
+            watcher = _DisconnectWatch(watched, task, exchange)
             # Most calls are over in milliseconds: watching for the client leaving costs a task,
             # so it starts only for calls still running after WATCH_AFTER seconds.
             timer = asyncio.get_running_loop().call_later(WATCH_AFTER, watcher.start)
@@ -373,8 +398,11 @@ class ProxyHandler:
             return None
         return self._resolver.with_connection(call.project_id, call.selector, target, refreshed)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> tuple[ClientBody, Body, bool]:
-        """The body to send, and whether it is buffered (so the call can be replayed)."""
+    async def _read_body(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[ClientBody | None, Body, bool]:
+        """The body to send, and whether it is buffered (so the call can be replayed); no
+        ``ClientBody`` for a request without one (most calls: nothing to read or count)."""
         length: bytes | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -383,7 +411,7 @@ class ProxyHandler:
             elif name == b"transfer-encoding":
                 chunked = True
         if length is None and not chunked:
-            return ClientBody(receive, empty=True), None, True
+            return None, None, True
         body = ClientBody(receive)
         small = length is not None and length.isdigit() and int(length) <= self._replay_limit
         if small and not chunked:
