@@ -60,7 +60,6 @@ STAGE_RULES: list[tuple[str, str, str]] = [
     ("relay", "passway/http1/server/call.py", "*"),
     ("relay", "passway/http1/server/connection.py", "ClientConnection.write"),
     ("relay", "passway/http1/server/connection.py", "ClientConnection.writelines"),
-    ("relay", "passway/proxy/handler.py", "_Exchange.send_tracked"),
     # Operations, metrics and logs (in the call and in their background writers).
     ("recording", "passway/operations/", "*"),
     ("recording", "passway/observability/metrics.py", "*"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -261,3 +262,34 @@ async def test_two_instances_on_one_database_see_each_others_changes(
             assert response.status_code == 204
             await asyncio.sleep(0.6)
             assert (await client_b.get("/x", headers=setup.proxy_headers())).status_code == 401
+
+
+def _cache_lookups(metrics_text: str) -> dict[str, float]:
+    found = re.findall(
+        r'^passway_proxy_cache_lookups_total\{result="(hit|miss)"\} (\S+)$', metrics_text, re.M
+    )
+    return {result: float(value) for result, value in found}
+
+
+async def test_cache_lookups_are_counted_once_per_cache_per_call(world: ProxyWorld) -> None:
+    """A call reads two caches (the key's check, the target): a first call misses both, the
+    calls after it hit both, whether answered from the caches at once or by the loading steps."""
+    setup = await seed(world)
+    assert world.app.runtime is not None
+    metrics = world.app.runtime.metrics
+
+    async def lookups() -> dict[str, float]:
+        metrics.sample()
+        text = (await world.client.get("/metrics")).text
+        return _cache_lookups(text)
+
+    before = await lookups()
+    assert (await world.client.get("/x", headers=setup.proxy_headers())).status_code == 200
+    after_first = await lookups()
+    assert after_first.get("miss", 0) - before.get("miss", 0) == 2
+    assert after_first.get("hit", 0) - before.get("hit", 0) == 0
+    for _ in range(5):
+        assert (await world.client.get("/x", headers=setup.proxy_headers())).status_code == 200
+    after = await lookups()
+    assert after.get("miss", 0) - after_first.get("miss", 0) == 0
+    assert after.get("hit", 0) - after_first.get("hit", 0) == 10

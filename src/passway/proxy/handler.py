@@ -47,7 +47,7 @@ from passway.records import Change
 from passway.store.outage import is_store_outage, store_unavailable
 
 if TYPE_CHECKING:
-    from passway.asgi_types import Message, Receive, Scope, Send
+    from passway.asgi_types import Receive, Scope, Send
     from passway.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -97,14 +97,6 @@ class _Exchange:
         self.replayed = False
         self.body: ClientBody | None = None
 
-    async def send_tracked(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-            self.status = message["status"]
-        else:
-            self.response_bytes += len(message.get("body", b""))
-        await self.send(message)
-
 
 class _DisconnectWatch:
     """Cancels the call (``victim``) when the client goes away before its answer is complete."""
@@ -128,6 +120,18 @@ class _DisconnectWatch:
         if not self._exchange.finished:
             self._exchange.disconnected = True
             self._victim.cancel()
+
+
+def _body_framing(headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes | None, bool]:
+    """The request's ``Content-Length`` and whether it is chunked (neither: it has no body)."""
+    length: bytes | None = None
+    chunked = False
+    for name, value in headers:
+        if name == b"content-length" and length is None:
+            length = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 class _Outgoing:
@@ -266,8 +270,13 @@ class ProxyHandler:
     async def _proxy(self, scope: Scope, receive: Receive, exchange: _Exchange) -> None:
         call = parse_proxy_headers(scope["headers"], max_timeout=self._max_timeout)
         exchange.project_id = call.project_id
-        await self._resolver.authenticate(call.project_id, call.api_key)
-        target = await self._resolver.resolve_target(call.project_id, call.selector)
+        resolver = self._resolver
+        # The steady state is answered from the caches without awaiting; anything else (a miss,
+        # a cached refusal) takes the steps that load, and raise, in order.
+        target = resolver.cached_target(call.project_id, call.api_key, call.selector)
+        if target is None:
+            await resolver.authenticate(call.project_id, call.api_key)
+            target = await resolver.resolve_target(call.project_id, call.selector)
         exchange.target = target
         if call.throttle:
             await self._check_throttle(target)
@@ -278,7 +287,12 @@ class ProxyHandler:
             target = fresh
         elif target.provider.token_request is not None:
             target = await self._token_steps.with_token(target)
-        body, data, replayable = await self._read_body(scope, receive)
+        length, chunked = _body_framing(scope["headers"])
+        body: ClientBody | None = None
+        data: Body = None
+        replayable = True
+        if length is not None or chunked:
+            body, data, replayable = await self._read_body(receive, length, chunked)
         exchange.body = body
         outgoing = self._outgoing(scope, target)
         method: str = scope["method"]
@@ -303,7 +317,7 @@ class ProxyHandler:
                 if response.status == 429:
                     extra.extend(await self._after_429(call, target, response))
                 await relay_response(
-                    response, exchange.send_tracked, head=method == "HEAD", extra_headers=extra
+                    response, exchange.send, exchange, head=method == "HEAD", extra_headers=extra
                 )
                 exchange.finished = True
             finally:
@@ -399,19 +413,9 @@ class ProxyHandler:
         return self._resolver.with_connection(call.project_id, call.selector, target, refreshed)
 
     async def _read_body(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[ClientBody | None, Body, bool]:
-        """The body to send, and whether it is buffered (so the call can be replayed); no
-        ``ClientBody`` for a request without one (most calls: nothing to read or count)."""
-        length: bytes | None = None
-        chunked = False
-        for name, value in scope["headers"]:
-            if name == b"content-length" and length is None:
-                length = value
-            elif name == b"transfer-encoding":
-                chunked = True
-        if length is None and not chunked:
-            return None, None, True
+        self, receive: Receive, length: bytes | None, chunked: bool
+    ) -> tuple[ClientBody, Body, bool]:
+        """The body to send, and whether it is buffered (so the call can be replayed)."""
         body = ClientBody(receive)
         small = length is not None and length.isdigit() and int(length) <= self._replay_limit
         if small and not chunked:

@@ -146,6 +146,22 @@ class Resolver:
         return key is not None and key.project_id == project_id
 
     # targets -----------------------------------------------------------------------------------
+    def cached_target(
+        self, project_id: str, raw_key: str, selector: Selector
+    ) -> ProxyTarget | None:
+        """The target when the key's check and the target are both cached and good (the steady
+        state, answered without awaiting); None otherwise: then ``authenticate`` and
+        ``resolve_target`` load what is missing, or raise the cached refusal."""
+        digest = hashlib.sha256(raw_key.encode("utf-8")).digest()
+        if self._keys.peek(project_id, digest) is not True:
+            return None
+        found = self._targets.peek(project_id, selector)
+        if not isinstance(found, ProxyTarget):
+            return None
+        self._keys.hits += 1  # counted here only when answered here (else by the steps)
+        self._targets.hits += 1
+        return found
+
     async def resolve_target(self, project_id: str, selector: Selector) -> ProxyTarget:
         """The installation's target, or the refusal: 404, 403 ``proxy_not_enabled``, 422..."""
         found = self._targets.get(project_id, selector)

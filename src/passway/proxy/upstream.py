@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from passway.asgi_types import Send
 from passway.core.headers import downstream_response_headers
@@ -74,9 +75,18 @@ async def open_upstream(
         raise upstream_failure(exc) from None
 
 
+class RelayProgress(Protocol):
+    """What the caller learns as the answer is relayed (noted before each message is sent)."""
+
+    started: bool  # the response head went out
+    status: int
+    response_bytes: int  # body bytes handed to the client
+
+
 async def relay_response(
     response: Http1Response,
     send: Send,
+    progress: RelayProgress,
     *,
     head: bool,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
@@ -86,6 +96,8 @@ async def relay_response(
     headers = downstream_response_headers(response.raw_headers, bodyless_status=bodyless)
     if extra_headers:
         headers.extend(extra_headers)
+    progress.started = True
+    progress.status = response.status
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if head or bodyless or response.status < 200:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -97,6 +109,7 @@ async def relay_response(
                 break
             # The last piece carries the end of the body: one message fewer for small answers.
             last = response.complete
+            progress.response_bytes += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": not last})
             if last:
                 return
