@@ -1,10 +1,12 @@
 """The text of a log line in the ``text`` format, as the shared (structlog) formatter writes it:
 ``time [level    ] message [logger] key=value ...``, keys sorted, strings bare, other values as
-their ``repr``. Pure, and compiled with the hot path: the operations writer renders a line per
-proxied call with it (``CallLineFormatter``)."""
+their ``repr``; and a batch of call lines in either format (``render_lines``). Pure, and compiled
+with the hot path: the operations writer renders a line per proxied call with it (``CallLines``),
+so no interpreted code runs per line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,3 +24,37 @@ def text_line(stamp: str, level: str, message: str, logger: str, extras: dict[st
         value = extras[key]
         parts += (" ", key, "=", value if isinstance(value, str) else repr(value))
     return "".join(parts)
+
+
+def json_line(
+    stamp: str,
+    level: str,
+    message: str,
+    logger: str,
+    extras: dict[str, Any],
+    encode: Callable[[Any], str],
+) -> str:
+    """The line in the ``json`` format: the event, level and logger, the extras, the time."""
+    event: dict[str, Any] = {"event": message, "level": level, "logger": logger}
+    event.update(extras)
+    event["timestamp"] = stamp
+    return encode(event)
+
+
+def render_lines(
+    lines: Iterable[tuple[str, tuple[Any, ...], dict[str, Any]]],
+    stamp: str,
+    level: str,
+    logger: str,
+    encode: Callable[[Any], str] | None,
+) -> list[str]:
+    """One line per ``(format, args, extras)``, all at time ``stamp``: ``json`` with ``encode``,
+    else ``text``."""
+    out: list[str] = []
+    for msg, args, extras in lines:
+        message = msg % args
+        if encode is None:
+            out.append(text_line(stamp, level, message, logger, extras))
+        else:
+            out.append(json_line(stamp, level, message, logger, extras, encode))
+    return out

@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 import structlog
 
-from passway.observability.line_format import iso_time, text_line
+from passway.observability.line_format import iso_time, json_line, render_lines, text_line
 from passway.observability.request_ids import current_call
 
 # Attributes every LogRecord has: anything else on a record was passed as ``extra``.
@@ -179,23 +179,26 @@ class CallLineFormatter(logging.Formatter):
             record.getMessage(), record.name, record.levelname.lower(), record.created, extras
         )
 
-    def render(
-        self, message: str, logger: str, level: str, created: float, extras: dict[str, Any]
-    ) -> str:
-        """The line for a message and its extras, without a ``LogRecord`` (``CallLines``)."""
+    def stamp(self, created: float) -> str:
+        """The time as rendered (kept: a batch's lines share theirs)."""
         when, stamp = self._stamp
         if created != when:
             stamp = iso_time(created)
             self._stamp = (created, stamp)
+        return stamp
+
+    @property
+    def encode(self) -> Callable[[Any], str] | None:
+        """The JSON encoder of the ``json`` format; None for ``text``."""
+        return self._encoder.encode if self._json else None
+
+    def render(
+        self, message: str, logger: str, level: str, created: float, extras: dict[str, Any]
+    ) -> str:
+        """The line for a message and its extras, without a ``LogRecord``."""
+        stamp = self.stamp(created)
         if self._json:
-            event: dict[str, Any] = {
-                "event": message,
-                "level": level,
-                "logger": logger,
-                **extras,
-                "timestamp": stamp,
-            }
-            return self._encoder.encode(event)
+            return json_line(stamp, level, message, logger, extras, self._encoder.encode)
         return text_line(stamp, level, message, logger, extras)
 
 
@@ -217,8 +220,14 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
         self.add_line(line)
 
     def add_line(self, line: str) -> None:
-        """Queue a line already rendered (``CallLines``)."""
+        """Queue a line already rendered."""
         self._lines.append(line)
+        if len(self._lines) >= self._capacity:
+            self.flush()
+
+    def add_lines(self, lines: list[str]) -> None:
+        """Queue lines already rendered (``CallLines``)."""
+        self._lines += lines
         if len(self._lines) >= self._capacity:
             self.flush()
 
@@ -275,9 +284,8 @@ class CallLines:
                 self._logger.info(msg, *args, extra=extras)
         else:
             handler, formatter = direct
-            now = time.time()
-            for msg, args, extras in lines:
-                handler.add_line(formatter.render(msg % args, CALL_LOGGER, "info", now, extras))
+            stamp = formatter.stamp(time.time())
+            handler.add_lines(render_lines(lines, stamp, "info", CALL_LOGGER, formatter.encode))
 
     def flush(self) -> None:
         flush_call_lines()
