@@ -284,6 +284,68 @@ async def test_connections_are_reused_only_after_a_complete_clean_answer(
         assert s.connections == 2
 
 
+async def test_a_counted_body_in_many_reads_comes_out_whole_whatever_the_reader_pace(
+    client: Http1Client,
+) -> None:
+    """A Content-Length body is taken past the parser once its head is in: pieces of every size,
+    read at once or after several have piled up, come out whole and in order, and the
+    connection is reused."""
+    payload = bytes(range(256)) * 4096  # 1 MiB
+
+    async def in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while True:
+            await read_request(reader)
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(payload)
+            writer.write(head + payload[:10])
+            await writer.drain()
+            start = 10
+            for size in (1, 70_000, 3, 300_000, 65_536, 200_000):
+                writer.write(payload[start : start + size])
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                start += size
+            writer.write(payload[start:])
+
+    async with raw_server(in_pieces) as server:
+        for pause in (0.0, 0.05):
+            response = await client.request(
+                "GET", server.url(), [], None, connect_timeout=2, read_timeout=5
+            )
+            chunks = []
+            while chunk := await response.read():
+                chunks.append(chunk)
+                await asyncio.sleep(pause)  # slow: several pieces wait to be read
+            assert response.complete
+            response.release()
+            assert b"".join(chunks) == payload
+        assert server.connections == 1
+
+
+async def test_a_second_answer_to_one_request_is_ignored_and_the_connection_dropped(
+    client: Http1Client,
+) -> None:
+    async def too_much(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(b"okHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")
+
+    async with raw_server(too_much) as server:
+        _, body = await call(client, server.url())
+        assert body == b"ok"
+        _, body = await call(client, server.url())
+        assert body == b"ok"
+        assert server.connections == 2  # the first connection carried a second answer: dropped
+    second = b"HTTP/1.1 200 OK\r\nX-Second: 1\r\nContent-Length: 5\r\n\r\nextra"
+    async with answering(OK + second) as both_at_once:
+        response, body = await call(client, both_at_once.url())
+        assert (body, response.raw_headers) == (b"ok", [(b"Content-Length", b"2")])
+        await call(client, both_at_once.url())
+        assert both_at_once.connections == 2
+
+
 async def test_a_connection_the_provider_closed_while_idle_is_not_used(client: Http1Client) -> None:
     async def one_then_close(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int

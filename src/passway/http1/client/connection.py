@@ -7,7 +7,10 @@ general-purpose client cost about half the CPU time of a proxied call.
 A connection serves one exchange at a time (no pipelining). ``begin`` arms a fresh parser and writes
 the request head; the caller then awaits ``wait_head`` and reads the body with ``read``. Body pieces
 are kept as they arrive; past ``HIGH_WATER`` buffered bytes the socket stops being read until the
-caller catches up, so a slow client slows the provider down instead of filling memory. Every wait is
+caller catches up, so a slow client slows the provider down instead of filling memory. The body of
+a ``Content-Length`` answer is counted off the socket's reads past the parser, which would copy
+every byte (a large download costs one copy less); ``read`` hands large pieces on one by one, never
+joined into a new buffer. Every wait is
 bounded by the read timeout (the longest silence allowed; ``http1_deadlines`` keeps the clock). A
 connection is reusable only when its answer was read to the end, the provider allowed keep-alive,
 and nothing unexpected arrived.
@@ -29,6 +32,7 @@ from passway.http1.client.deadlines import Deadlines, expire
 from passway.http1.client.errors import BrokenAnswer, StaleConnection
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
+_JOIN_LIMIT = 64 * 1024  # buffered pieces up to this size are joined into one read
 _BODYLESS = frozenset({204, 304})
 _FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
 _FRAMING_NAME_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
@@ -71,6 +75,12 @@ class Http1Connection(asyncio.Protocol):
         self._until_close = False
         self._pieces: list[bytes] = []
         self._buffered = 0
+        self._content_length: bytes | None = None  # the answer's, noted while its head is parsed
+        self._chunked = False
+        # Body bytes still to come of a Content-Length answer taken past the parser (-1: none, or
+        # the parser reads it).
+        self._body_left = -1
+        self._second_answer = False  # the provider sent more than one answer to this request
 
     # asyncio.Protocol ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -81,12 +91,32 @@ class Http1Connection(asyncio.Protocol):
             self._fail(BrokenAnswer("data from the provider while no request was pending"))
             return
         self._got_bytes = True
+        if self._body_left > 0:
+            data = self._take_body(data)
+            if not data:
+                self._wake()
+                return
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._fail(BrokenAnswer(f"invalid answer from the provider: {type(exc).__name__}"))
             return
         self._wake()
+
+    def _take_body(self, data: bytes) -> bytes:
+        """The next bytes of a Content-Length body: kept as they are, without the parser. Returns
+        what follows the body in ``data`` (nothing, from a well-behaved provider)."""
+        left = self._body_left
+        piece, rest = (data, b"") if len(data) <= left else (data[:left], data[left:])
+        self._body_left = left - len(piece)
+        self._keep(piece)
+        if self._body_left == 0:
+            self._body_left = -1
+            self.complete = True
+            # The parser, which saw only the head, still waits for the body: anything more on the
+            # connection goes to a fresh one, which sees a second answer (never reused) or junk.
+            self._parser = httptools.HttpResponseParser(self)
+        return rest
 
     def eof_received(self) -> bool | None:
         return None  # close the transport; connection_lost settles the exchange
@@ -116,18 +146,32 @@ class Http1Connection(asyncio.Protocol):
     # httptools callbacks -----------------------------------------------------------------------
     def on_message_begin(self) -> None:
         if self.complete:
-            self._keep_alive = False  # a second answer to one request: do not trust this connection
+            # A second answer to one request: its head and body are ignored (never added to the
+            # answer being relayed), and the connection is not trusted again.
+            self._second_answer = True
         else:
             self.headers = []
             self._framed = False
+            self._content_length = None
+            self._chunked = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value.strip(b" \t")))
-        if len(name) in _FRAMING_NAME_LENGTHS and name.lower() in _FRAMING_NAMES:
-            self._framed = True
+        if self._second_answer:
+            return
+        value = value.strip(b" \t")
+        self.headers.append((name, value))
+        if len(name) in _FRAMING_NAME_LENGTHS:
+            lowered = name.lower()
+            if lowered == b"content-length":
+                self._framed = True
+                self._content_length = value
+            elif lowered == b"transfer-encoding":
+                self._framed = self._chunked = True
 
     def on_headers_complete(self) -> None:
         assert self._parser is not None
+        if self._second_answer:
+            return
         status = self._parser.get_status_code()
         self.status = status
         if status < 200:
@@ -138,10 +182,20 @@ class Http1Connection(asyncio.Protocol):
             self.complete = True
             return
         self._until_close = not self._framed
+        length = self._content_length
+        if length is not None and not self._chunked and length.isdigit() and int(length) > 0:
+            # (The parser has checked it: one value, digits.) Its bytes are counted from here;
+            # the part of the body in this same read still comes through on_body.
+            self._body_left = int(length)
 
     def on_body(self, body: bytes) -> None:
         if self.complete:
             return
+        if self._body_left > 0:
+            self._body_left -= len(body)  # the part of a counted body read with its head
+        self._keep(body)
+
+    def _keep(self, body: bytes) -> None:
         self._pieces.append(body)
         self._buffered += len(body)
         if self._buffered > HIGH_WATER and not self._reading_paused and self.transport:
@@ -151,6 +205,7 @@ class Http1Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self.status >= 200:
             self.complete = True
+            self._body_left = -1
 
     # the exchange ------------------------------------------------------------------------------
     def begin(self, head: bytes, *, head_only: bool) -> None:
@@ -166,7 +221,10 @@ class Http1Connection(asyncio.Protocol):
         self.status = 0
         self.headers = []
         self._head_done = self.complete = self._keep_alive = self._until_close = False
-        self._framed = False
+        self._framed = self._chunked = False
+        self._content_length = None
+        self._body_left = -1
+        self._second_answer = False
         self._pieces = []
         self._buffered = 0
         self.transport.write(head)
@@ -196,12 +254,16 @@ class Http1Connection(asyncio.Protocol):
     async def read(self, read_timeout: float | None) -> bytes:
         """The body bytes buffered so far (waiting for some), or ``b""`` at the end."""
         while True:
-            if self._pieces:
-                pieces = self._pieces
-                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                self._pieces = []
-                self._buffered = 0
-                if self._reading_paused and self.transport is not None:
+            pieces = self._pieces
+            if pieces:
+                if len(pieces) == 1 or self._buffered <= _JOIN_LIMIT:
+                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                    self._pieces = []
+                    self._buffered = 0
+                else:  # large pieces go on as they are, one by one (a join would copy them)
+                    data = pieces.pop(0)
+                    self._buffered -= len(data)
+                if self._reading_paused and self._buffered <= HIGH_WATER and self.transport:
                     self._reading_paused = False
                     self.transport.resume_reading()
                 return data
@@ -212,13 +274,24 @@ class Http1Connection(asyncio.Protocol):
             await self._wait(read_timeout)
 
     @property
+    def drained(self) -> bool:
+        """The whole body was received and handed on by ``read`` (the next read returns b"")."""
+        return self.complete and not self._pieces
+
+    @property
     def open(self) -> bool:
         """Neither closed nor closing (an idle connection that can take a request)."""
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     @property
     def reusable(self) -> bool:
-        return self.complete and self._keep_alive and not self.closed and self._error is None
+        return (
+            self.complete
+            and self._keep_alive
+            and not self._second_answer
+            and not self.closed
+            and self._error is None
+        )
 
     def finish(self) -> None:
         """The exchange is over and the connection goes back to the pool."""

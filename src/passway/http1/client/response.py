@@ -50,8 +50,8 @@ class Http1Response:
 
     @property
     def complete(self) -> bool:
-        """The whole body has been received (what ``read`` returns next is the rest of it)."""
-        return self._conn.complete
+        """The whole body has been received and read (``read`` has nothing more to give)."""
+        return self._conn.drained
 
     async def read(self) -> bytes:
         """The next body bytes, ``b""`` at the end; ``TimeoutError`` after a silence, or a
