@@ -20,6 +20,7 @@ HOT_PATH = (
     "passway.http1.client.request",
     "passway.http1.client.response",
     "passway.proxy.handler",
+    "passway.proxy.body",
     "passway.proxy.upstream",
     "passway.proxy.request",
     "passway.proxy.resolve",

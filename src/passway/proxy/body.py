@@ -56,19 +56,9 @@ class ClientBody:
         self.received = len(body)
         return body
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    def stream(self) -> AsyncIterator[bytes]:
         """The body piece by piece, as the client sends it (awaiting each: backpressure)."""
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.disconnect":
-                raise self._disconnect()
-            chunk = message.get("body", b"")
-            if chunk:
-                self.received += len(chunk)
-                yield chunk
-            if not message.get("more_body", False):
-                break
-        self._settle()
+        return _Pieces(self)
 
     async def wait_disconnect(self) -> None:
         """Return when the client disconnects (only listens once the body has been read)."""
@@ -80,3 +70,30 @@ class ClientBody:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 self.disconnected = True
+
+
+class _Pieces:
+    """``ClientBody.stream``: an iterator class rather than an async generator, which mypyc
+    cannot compile (this module is on the hot path of every upload)."""
+
+    def __init__(self, body: ClientBody) -> None:
+        self._body = body
+        self._done = False
+
+    def __aiter__(self) -> _Pieces:
+        return self
+
+    async def __anext__(self) -> bytes:
+        body = self._body
+        while not self._done:
+            message = await body._receive()
+            if message["type"] == "http.disconnect":
+                raise body._disconnect()
+            if not message.get("more_body", False):
+                self._done = True
+                body._settle()  # all of it is in: the disconnect watch may listen now
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                body.received += len(chunk)
+                return chunk
+        raise StopAsyncIteration

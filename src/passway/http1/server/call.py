@@ -7,10 +7,11 @@ follows the head the handler sends: its ``Content-Length`` when there is one, ot
 (HTTP/1.1 clients) or the end of the connection (HTTP/1.0 clients); ``HEAD``, 1xx, 204 and 304
 answers carry no body. ``Connection: close`` is added whenever the connection will not be reused.
 
-Request body pieces are queued by the connection as they are parsed; ``receive`` hands them out,
-answering ``Expect: 100-continue`` when the body is first asked for. Past ``BODY_HIGH_WATER``
-queued bytes the connection stops reading the socket until the handler catches up. ``send`` waits
-while the socket's write buffer is full, so a slow client slows the provider down.
+Request body pieces are queued by the connection as they are parsed; ``receive`` hands them out
+(small ones joined, large ones one by one, never copied into a new buffer), answering
+``Expect: 100-continue`` when the body is first asked for. Past ``BODY_HIGH_WATER`` queued bytes
+the connection stops reading the socket until the handler catches up. ``send`` waits while the
+socket's write buffer is full, so a slow client slows the provider down.
 """
 
 from __future__ import annotations
@@ -135,13 +136,17 @@ class ListenerCall:
         while True:
             if self.disconnected:
                 return {"type": "http.disconnect"}
-            if self.pieces:
-                pieces = self.pieces
-                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                self.pieces = []
-                self.buffered = 0
+            pieces = self.pieces
+            if pieces:
+                if len(pieces) == 1 or self.buffered <= _JOIN_LIMIT:
+                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                    self.pieces = []
+                    self.buffered = 0
+                else:  # large pieces go on as they are, one by one (a join would copy them)
+                    data = pieces.pop(0)
+                    self.buffered -= len(data)
                 self._conn.body_drained()
-                more = not self.body_done
+                more = bool(self.pieces) or not self.body_done
                 self._final_sent = not more
                 return {"type": "http.request", "body": data, "more_body": more}
             if self.body_done and not self._final_sent:
