@@ -14,6 +14,7 @@ import sys
 HOT_PATH = (
     "passway.http1.server.connection",
     "passway.http1.server.call",
+    "passway.http1.pieces",
     "passway.http1.client.connection",
     "passway.http1.client.deadlines",
     "passway.http1.client.pool",

@@ -2,6 +2,7 @@
 
     client/     pooled upstream connections behind an address guard, streaming both ways
     server/     the listener that serves proxy calls to an ASGI application
+    pieces.py   body bytes received and not yet handed on (both sides hand them on alike)
 
 Neither knows anything of the proxy, the store or the management API: the server runs any ASGI
 application, the client connects wherever its ``AddressGuard`` allows. They import only the ASGI

@@ -30,9 +30,9 @@ import httptools
 
 from passway.http1.client.deadlines import Deadlines, expire
 from passway.http1.client.errors import BrokenAnswer, StaleConnection
+from passway.http1.pieces import Pieces
 
 HIGH_WATER = 256 * 1024  # buffered answer bytes before reading from the provider pauses
-_JOIN_LIMIT = 64 * 1024  # buffered pieces up to this size are joined into one read
 _BODYLESS = frozenset({204, 304})
 _FRAMING_NAMES = frozenset({b"content-length", b"transfer-encoding"})
 _FRAMING_NAME_LENGTHS = frozenset(len(name) for name in _FRAMING_NAMES)
@@ -73,8 +73,7 @@ class Http1Connection(asyncio.Protocol):
         self.complete = False
         self._keep_alive = False
         self._until_close = False
-        self._pieces: list[bytes] = []
-        self._buffered = 0
+        self._pieces = Pieces()
         self._content_length: bytes | None = None  # the answer's, noted while its head is parsed
         self._chunked = False
         # Body bytes still to come of a Content-Length answer taken past the parser (-1: none, or
@@ -196,9 +195,8 @@ class Http1Connection(asyncio.Protocol):
         self._keep(body)
 
     def _keep(self, body: bytes) -> None:
-        self._pieces.append(body)
-        self._buffered += len(body)
-        if self._buffered > HIGH_WATER and not self._reading_paused and self.transport:
+        self._pieces.add(body)
+        if self._pieces.size > HIGH_WATER and not self._reading_paused and self.transport:
             self._reading_paused = True
             self.transport.pause_reading()
 
@@ -225,8 +223,7 @@ class Http1Connection(asyncio.Protocol):
         self._content_length = None
         self._body_left = -1
         self._second_answer = False
-        self._pieces = []
-        self._buffered = 0
+        self._pieces.clear()
         self.transport.write(head)
 
     def write(self, data: bytes) -> None:
@@ -256,14 +253,8 @@ class Http1Connection(asyncio.Protocol):
         while True:
             pieces = self._pieces
             if pieces:
-                if len(pieces) == 1 or self._buffered <= _JOIN_LIMIT:
-                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                    self._pieces = []
-                    self._buffered = 0
-                else:  # large pieces go on as they are, one by one (a join would copy them)
-                    data = pieces.pop(0)
-                    self._buffered -= len(data)
-                if self._reading_paused and self._buffered <= HIGH_WATER and self.transport:
+                data = pieces.take()
+                if self._reading_paused and pieces.size <= HIGH_WATER and self.transport:
                     self._reading_paused = False
                     self.transport.resume_reading()
                 return data

@@ -20,13 +20,14 @@ import asyncio
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from passway.http1.pieces import JOIN_LIMIT, Pieces
+
 if TYPE_CHECKING:
     from passway.asgi_types import ASGIApp
     from passway.errors import PasswayError
     from passway.http1.server.connection import ClientConnection
 
 BODY_HIGH_WATER = 256 * 1024  # queued request-body bytes before the socket stops being read
-_JOIN_LIMIT = 64 * 1024  # smaller writes are joined into one buffer; larger go out as a list
 
 _REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -48,7 +49,6 @@ class ListenerCall:
         "_final_sent",
         "_waiter",
         "body_done",
-        "buffered",
         "chunked",
         "disconnected",
         "expect_continue",
@@ -84,8 +84,7 @@ class ListenerCall:
         self.expect_continue = expect_continue
         self.http10 = http10
         self.head_only = scope["method"] == "HEAD"
-        self.pieces: list[bytes] = []
-        self.buffered = 0
+        self.pieces = Pieces()
         self.body_done = False
         self._final_sent = False
         self._waiter: asyncio.Future[None] | None = None
@@ -108,8 +107,7 @@ class ListenerCall:
 
     # fed by the connection -----------------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        self.pieces.append(data)
-        self.buffered += len(data)
+        self.pieces.add(data)
         self.wake()
 
     def end_body(self) -> None:
@@ -138,15 +136,9 @@ class ListenerCall:
                 return {"type": "http.disconnect"}
             pieces = self.pieces
             if pieces:
-                if len(pieces) == 1 or self.buffered <= _JOIN_LIMIT:
-                    data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                    self.pieces = []
-                    self.buffered = 0
-                else:  # large pieces go on as they are, one by one (a join would copy them)
-                    data = pieces.pop(0)
-                    self.buffered -= len(data)
+                data = pieces.take()
                 self._conn.body_drained()
-                more = bool(self.pieces) or not self.body_done
+                more = bool(pieces) or not self.body_done
                 self._final_sent = not more
                 return {"type": "http.request", "body": data, "more_body": more}
             if self.body_done and not self._final_sent:
@@ -197,7 +189,7 @@ class ListenerCall:
         if len(out) == 1:
             conn.write(out[0])
         elif out:
-            if sum(map(len, out)) <= _JOIN_LIMIT:
+            if sum(map(len, out)) <= JOIN_LIMIT:  # one buffer; larger go out as a list
                 conn.write(b"".join(out))
             else:
                 conn.writelines(out)

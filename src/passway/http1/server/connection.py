@@ -46,6 +46,7 @@ access_logger = logging.getLogger("uvicorn.access")
 MAX_HEAD = 64 * 1024  # bytes of request line and headers
 # This server cancels a call when its client goes away (the handler need not watch for it).
 _EXTENSIONS: dict[str, Any] = {CANCELS_ON_DISCONNECT: {}}
+_ASGI = {"version": "3.0", "spec_version": "2.3"}  # shared by every scope, as the extensions
 
 
 Handler = ASGIApp
@@ -262,7 +263,7 @@ class ClientConnection(asyncio.Protocol):
         shared = self._shared
         scope: dict[str, Any] = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "asgi": _ASGI,
             "http_version": http_version,
             "method": method,
             "scheme": "http",
@@ -300,7 +301,7 @@ class ClientConnection(asyncio.Protocol):
         call = self._parsing
         if call is not None:
             call.feed(body)
-            if call.buffered > BODY_HIGH_WATER:
+            if call.pieces.size > BODY_HIGH_WATER:
                 self._update_reading()
 
     def on_message_complete(self) -> None:
@@ -443,7 +444,7 @@ class ClientConnection(asyncio.Protocol):
             force_pause
             or self._last_read
             or bool(self._queue)
-            or (parsing is not None and parsing.buffered > BODY_HIGH_WATER)
+            or (parsing is not None and parsing.pieces.size > BODY_HIGH_WATER)
             or (self.closing and self._parsing is None)
         )
         if pause and not self._read_paused:
