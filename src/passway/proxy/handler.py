@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,12 +42,18 @@ from passway.proxy.request import ProxyHeaders, parse_proxy_headers
 from passway.proxy.resolve import ProxyTarget, Resolver
 from passway.proxy.timeouts import UpstreamTimeouts
 from passway.proxy.token_step import TokenSteps
-from passway.proxy.upstream import Body, UpstreamAborted, open_upstream, relay_response
+from passway.proxy.upstream import (
+    AsgiWriter,
+    Body,
+    UpstreamAborted,
+    open_upstream,
+    relay_response,
+)
 from passway.records import Change
 from passway.store.outage import is_store_outage, store_unavailable
 
 if TYPE_CHECKING:
-    from passway.asgi_types import Receive, Scope, Send
+    from passway.asgi_types import Receive, ResponseWriter, Scope, Send
     from passway.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -71,17 +77,17 @@ class _Exchange:
         "replayed",
         "request_id",
         "response_bytes",
-        "send",
         "started",
         "status",
         "target",
         "token_refreshed",
         "upstream_ms",
         "upstream_status",
+        "writer",
     )
 
-    def __init__(self, send: Send, request_id: str) -> None:
-        self.send = send
+    def __init__(self, writer: ResponseWriter, request_id: str) -> None:
+        self.writer = writer
         self.request_id = request_id
         self.started = False
         self.finished = False
@@ -196,12 +202,21 @@ class ProxyHandler:
             metrics.cache_lookups.labels("miss").inc(misses - seen_misses)
         self._sampled = (hits, misses)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The ASGI entry (uvicorn): the answer leaves as ASGI messages."""
+        return self._serve(scope, receive, AsgiWriter(send))
+
+    def serve(self, scope: Scope, receive: Receive, writer: ResponseWriter) -> Awaitable[None]:
+        """The entry of Passway's own server (``DirectApp``): the answer is written through the
+        server's ``writer``, without messages."""
+        return self._serve(scope, receive, writer)
+
+    async def _serve(self, scope: Scope, receive: Receive, writer: ResponseWriter) -> None:
         request_id = new_request_id()
         started = time.perf_counter()
         # Log lines written during the call carry its id (and are kept with its operation).
         context = current_call.set(CallContext(request_id, collect=self._recorder.collect_logs))
-        exchange = _Exchange(send, request_id)
+        exchange = _Exchange(writer, request_id)
         self.in_flight += 1
         try:
             await self._proxy(scope, receive, exchange)
@@ -317,7 +332,7 @@ class ProxyHandler:
                 if response.status == 429:
                     extra.extend(await self._after_429(call, target, response))
                 await relay_response(
-                    response, exchange.send, exchange, head=method == "HEAD", extra_headers=extra
+                    response, exchange.writer, exchange, head=method == "HEAD", extra_headers=extra
                 )
                 exchange.finished = True
             finally:
@@ -442,7 +457,7 @@ class ProxyHandler:
         exchange.status = error.status
         exchange.error_code = error.code
         await send_problem(
-            exchange.send,
+            exchange.writer.send,
             error,
             instance=scope["path"],
             request_id=exchange.request_id,

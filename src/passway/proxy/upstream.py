@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
-from passway.asgi_types import Send
+from passway.asgi_types import Message, ResponseWriter, Send
 from passway.core.headers import downstream_response_headers
 from passway.egress import egress_denial
 from passway.errors import PasswayError, UpstreamError, UpstreamTimeout
@@ -76,44 +76,78 @@ async def open_upstream(
 
 
 class RelayProgress(Protocol):
-    """What the caller learns as the answer is relayed (noted before each message is sent)."""
+    """What the caller learns as the answer is relayed (noted before each step is written)."""
 
     started: bool  # the response head went out
     status: int
     response_bytes: int  # body bytes handed to the client
 
 
+class AsgiWriter:
+    """A ``ResponseWriter`` over an ASGI ``send`` (a server without one of its own: uvicorn): each
+    step becomes its message, sent when the relay awaits ``drain``."""
+
+    __slots__ = ("_pending", "_send")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._pending: list[Message] = []
+
+    def start(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+        self._pending.append({"type": "http.response.start", "status": status, "headers": headers})
+        return True
+
+    def body(self, data: bytes, more: bool) -> bool:
+        self._pending.append({"type": "http.response.body", "body": data, "more_body": more})
+        return True
+
+    async def drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for message in pending:
+            await self._send(message)
+
+    async def send(self, message: Message) -> None:
+        await self._send(message)
+
+
 async def relay_response(
     response: Http1Response,
-    send: Send,
+    writer: ResponseWriter,
     progress: RelayProgress,
     *,
     head: bool,
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
-    """Stream the provider's status, headers and body to the client."""
+    """Stream the provider's status, headers and body to the client: each piece written (and, when
+    the client's socket is full, drained) before the next is read."""
     bodyless = response.status in _NO_BODY_STATUSES
     headers = downstream_response_headers(response.raw_headers, bodyless_status=bodyless)
     if extra_headers:
         headers.extend(extra_headers)
     progress.started = True
     progress.status = response.status
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    if writer.start(response.status, headers):
+        await writer.drain()
     if head or bodyless or response.status < 200:
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if writer.body(b"", False):
+            await writer.drain()
         return
     try:
         while True:
-            chunk = await response.read()
+            chunk = response.ready()  # what has arrived already, without an await
+            if chunk is None:
+                chunk = await response.read()
             if not chunk:
                 break
-            # The last piece carries the end of the body: one message fewer for small answers.
+            # The last piece carries the end of the body: one step fewer for small answers.
             last = response.complete
             progress.response_bytes += len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+            if writer.body(chunk, not last):
+                await writer.drain()
             if last:
                 return
     except (TimeoutError, OSError) as exc:
         logger.warning("provider answer broke off mid-body: %s", type(exc).__name__)
         raise UpstreamAborted(type(exc).__name__) from None
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if writer.body(b"", False):
+        await writer.drain()

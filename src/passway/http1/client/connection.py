@@ -251,18 +251,26 @@ class Http1Connection(asyncio.Protocol):
     async def read(self, read_timeout: float | None) -> bytes:
         """The body bytes buffered so far (waiting for some), or ``b""`` at the end."""
         while True:
-            pieces = self._pieces
-            if pieces:
-                data = pieces.take()
-                if self._reading_paused and pieces.size <= HIGH_WATER and self.transport:
-                    self._reading_paused = False
-                    self.transport.resume_reading()
+            data = self.ready()
+            if data is not None:
                 return data
-            if self.complete:
-                return b""
             if self._error is not None:
                 raise self._error
             await self._wait(read_timeout)
+
+    def ready(self) -> bytes | None:
+        """What ``read`` would return without waiting: the body bytes buffered, ``b""`` at the
+        end; None when it would wait (or raise)."""
+        pieces = self._pieces
+        if pieces:
+            data = pieces.take()
+            if self._reading_paused and pieces.size <= HIGH_WATER and self.transport:
+                self._reading_paused = False
+                self.transport.resume_reading()
+            return data
+        if self.complete:
+            return b""
+        return None
 
     @property
     def drained(self) -> bool:

@@ -58,6 +58,11 @@ class Http1Response:
         ``ConnectionError`` if the answer broke off."""
         return await self._conn.read(self._timeout)
 
+    def ready(self) -> bytes | None:
+        """What ``read`` would return at once (the body bytes already in, ``b""`` at the end), or
+        None when it would have to wait: a relay calls this first and awaits only then."""
+        return self._conn.ready()
+
     def header(self, name: bytes) -> str | None:
         """The first value of header ``name`` (given lower-case), decoded as latin-1."""
         for key, value in self.raw_headers:

@@ -17,13 +17,14 @@ socket's write buffer is full, so a slow client slows the provider down.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from passway.http1.pieces import JOIN_LIMIT, Pieces
 
 if TYPE_CHECKING:
-    from passway.asgi_types import ASGIApp
+    from passway.asgi_types import ASGIApp, DirectApp
     from passway.errors import PasswayError
     from passway.http1.server.connection import ClientConnection
 
@@ -50,6 +51,7 @@ class ListenerCall:
         "_waiter",
         "body_done",
         "chunked",
+        "direct",
         "disconnected",
         "expect_continue",
         "finished",
@@ -71,6 +73,7 @@ class ListenerCall:
         self,
         conn: ClientConnection,
         handler: ASGIApp,
+        direct: DirectApp | None,
         scope: dict[str, Any],
         *,
         keep_alive: bool,
@@ -79,6 +82,7 @@ class ListenerCall:
     ) -> None:
         self._conn = conn
         self.handler = handler  # the ASGI app that answers it
+        self.direct = direct  # the same app, when it answers through the call itself (no messages)
         self.scope = scope
         self.keep_alive = keep_alive
         self.expect_continue = expect_continue
@@ -154,37 +158,36 @@ class ListenerCall:
             finally:
                 self._waiter = None
 
-    # ASGI send -----------------------------------------------------------------------------------
-    async def send(self, message: dict[str, Any]) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            if self.started:
-                raise RuntimeError("http.response.start sent twice")
-            self.started = True
-            self.status = message["status"]
-            self.pending_head = self._head(self.status, message.get("headers", ()))
-            return
-        if kind != "http.response.body":
-            raise RuntimeError(f"unexpected ASGI message {kind!r}")
+    # the response: written directly (ResponseWriter), or through ASGI messages ------------------
+    def start(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bool:
+        """Keep the head: it leaves with the first body piece. Never asks for a drain."""
+        if self.started:
+            raise RuntimeError("http.response.start sent twice")
+        self.started = True
+        self.status = status
+        self.pending_head = self._head(status, headers)
+        return False
+
+    def body(self, data: bytes, more: bool) -> bool:
+        """Write a body piece (after the head when it is the first); True when the socket's buffer
+        is full and the caller must await ``drain``."""
         if not self.started or self.finished:
             raise RuntimeError("http.response.body outside a response")
-        body: bytes = message.get("body", b"")
-        more: bool = message.get("more_body", False)
         out: list[bytes] = []
         if self.pending_head is not None:
             out.append(self.pending_head)
             self.pending_head = None
-        if body and not self.head_only and self.status not in _NO_BODY_STATUSES:
+        if data and not self.head_only and self.status not in _NO_BODY_STATUSES:
             if self.chunked:
-                out += (b"%x\r\n" % len(body), body, _CHUNK_END)
+                out += (b"%x\r\n" % len(data), data, _CHUNK_END)
             else:
-                out.append(body)
+                out.append(data)
         if not more:
             self.finished = True
             if self.chunked:
                 out.append(_LAST_CHUNK)
         if self.disconnected:
-            return
+            return False
         conn = self._conn
         if len(out) == 1:
             conn.write(out[0])
@@ -193,8 +196,21 @@ class ListenerCall:
                 conn.write(b"".join(out))
             else:
                 conn.writelines(out)
-        if conn.write_paused:
-            await self._wait_drain()
+        return conn.write_paused
+
+    async def drain(self) -> None:
+        """Until the socket's write buffer has room again (or the client is gone)."""
+        await self._wait_drain()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.start(message["status"], message.get("headers", ()))
+        elif kind == "http.response.body":
+            if self.body(message.get("body", b""), message.get("more_body", False)):
+                await self._wait_drain()
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r}")
 
     async def _wait_drain(self) -> None:
         conn = self._conn
@@ -205,7 +221,7 @@ class ListenerCall:
             finally:
                 self._drain = None
 
-    def _head(self, status: int, headers: Any) -> bytes:
+    def _head(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
         """The status line and headers, with the framing and connection headers this side owns."""
         lines = [status_line(status)]
         framed = False

@@ -34,7 +34,7 @@ from urllib.parse import unquote
 
 import httptools
 
-from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp
+from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp, DirectApp
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
 from passway.http1.server.call import BODY_HIGH_WATER, ListenerCall, status_line
 from passway.observability.request_ids import new_request_id
@@ -52,6 +52,10 @@ _ASGI = {"version": "3.0", "spec_version": "2.3"}  # shared by every scope, as t
 Handler = ASGIApp
 
 
+def _direct(handler: Handler) -> DirectApp | None:
+    return handler if isinstance(handler, DirectApp) else None
+
+
 class ConnectionSettings:
     """What every connection of one listener shares."""
 
@@ -59,10 +63,12 @@ class ConnectionSettings:
         "access_log",
         "all_closed",
         "connections",
+        "direct",
         "handler",
         "header_timeout",
         "keep_alive_timeout",
         "loop",
+        "route_direct",
         "route_handler",
         "route_header",
         "server",
@@ -81,6 +87,9 @@ class ConnectionSettings:
         self.handler = handler
         # Requests carrying this header (lower case) go to this handler instead.
         self.route_header, self.route_handler = header_route or (b"", handler)
+        # The same handlers when they answer through the call itself, without ASGI messages.
+        self.direct = _direct(handler)
+        self.route_direct = _direct(self.route_handler)
         self.keep_alive_timeout = keep_alive_timeout
         # A request head must be complete this long after its first byte arrived.
         self.header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
@@ -276,9 +285,11 @@ class ClientConnection(asyncio.Protocol):
             "server": shared.server,
             "extensions": _EXTENSIONS,
         }
+        routed = self._routed
         call = ListenerCall(
             self,
-            shared.route_handler if self._routed else shared.handler,
+            shared.route_handler if routed else shared.handler,
+            shared.route_direct if routed else shared.direct,
             scope,
             keep_alive=parser.should_keep_alive() and not self.closing,
             expect_continue=self._expect_continue,
@@ -346,7 +357,11 @@ class ClientConnection(asyncio.Protocol):
         call.running = True
         try:
             if call.refusal is None:
-                await call.handler(call.scope, call.receive, call.send)
+                direct = call.direct
+                if direct is not None:
+                    await direct.serve(call.scope, call.receive, call)
+                else:
+                    await call.handler(call.scope, call.receive, call.send)
         except asyncio.CancelledError:
             if not call.disconnected and call.refusal is None:
                 raise  # shut-down, not the client leaving
