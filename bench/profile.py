@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import free_port
 from nginx import start_upstream
 from passway_target import SRC, PasswayServer
-from run import BENCH_DIR, TOKEN, make_files
 from stages import STAGES, StageClassifier, split_frame, waiting
+from targets import BENCH_DIR, TOKEN, make_files
 from tools import ensure_tools, find_py_spy
 from wrk import run_wrk
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(BENCH))
 from common import free_port  # noqa: E402
 from nginx import start_upstream  # noqa: E402
 from passway_target import SRC, PasswayServer  # noqa: E402
-from run import TOKEN, make_files  # noqa: E402
+from targets import TOKEN, make_files  # noqa: E402
 from wrk import _lua  # noqa: E402
 
 
