@@ -1,7 +1,8 @@
 """Passway's own HTTP/1.1 client and server, on ``asyncio.Protocol`` and httptools.
 
     client/     pooled upstream connections behind an address guard, streaming both ways
-    server/     the listener that serves proxy calls to an ASGI application
+    server/     the listener that serves proxy calls to an ASGI application (or, for one that
+                asks, through the call itself: ``asgi_types.DirectApp``)
     pieces.py   body bytes received and not yet handed on (both sides hand them on alike)
 
 Neither knows anything of the proxy, the store or the management API: the server runs any ASGI

@@ -1,17 +1,20 @@
-"""One request on a proxy-listener connection: the ASGI ``receive`` and ``send`` the proxy handler
-drives, written straight to the client's socket.
+"""One request on a proxy-listener connection: the ASGI ``receive`` and ``send`` the handler
+drives, written straight to the client's socket; for a ``DirectApp`` (the proxy handler) the call
+is also its ``ResponseWriter``: ``start``, ``body`` and ``drain`` without ASGI messages (``send``
+is built on them).
 
-The response head is not written on ``http.response.start``: it waits for the first body piece and
-leaves with it in one write (for a small answer: head, body and end in one system call). Framing
-follows the head the handler sends: its ``Content-Length`` when there is one, otherwise chunked
-(HTTP/1.1 clients) or the end of the connection (HTTP/1.0 clients); ``HEAD``, 1xx, 204 and 304
-answers carry no body. ``Connection: close`` is added whenever the connection will not be reused.
+The response head is not written on ``start``: it waits for the first body piece and leaves with
+it in one write (for a small answer: head, body and end in one system call). Framing follows the
+head the handler sends: its ``Content-Length`` when there is one, otherwise chunked (HTTP/1.1
+clients) or the end of the connection (HTTP/1.0 clients); ``HEAD``, 1xx, 204 and 304 answers carry
+no body. ``Connection: close`` is added whenever the connection will not be reused.
 
 Request body pieces are queued by the connection as they are parsed; ``receive`` hands them out
-(small ones joined, large ones one by one, never copied into a new buffer), answering
-``Expect: 100-continue`` when the body is first asked for. Past ``BODY_HIGH_WATER`` queued bytes
-the connection stops reading the socket until the handler catches up. ``send`` waits while the
-socket's write buffer is full, so a slow client slows the provider down.
+(``http1.pieces``: small ones joined, large ones one by one, never copied into a new buffer),
+answering ``Expect: 100-continue`` when the body is first asked for. Past ``BODY_HIGH_WATER``
+queued bytes the connection stops reading the socket until the handler catches up. ``body`` says
+when the socket's write buffer is full and ``drain`` waits for it (``send`` does both), so a slow
+client slows the provider down.
 """
 
 from __future__ import annotations
