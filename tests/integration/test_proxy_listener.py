@@ -24,6 +24,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
+from passway.asgi_types import DirectApp
+from passway.http1.server.connection import ConnectionSettings
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, ProxyWorld, proxy_world
@@ -415,6 +417,24 @@ async def test_upgrade_request_is_answered_as_plain_http_then_the_connection_clo
         assert await conn.closed_by_server()
     [seen] = world.upstream.requests[before:]
     assert seen.header("upgrade") is None
+
+
+async def test_proxy_calls_are_answered_through_the_call_not_asgi_messages(
+    world: ProxyWorld,
+) -> None:
+    """The proxy handler is a ``DirectApp``: the listener hands it the call as its
+    ``ResponseWriter``. Wrapping it (a middleware) would quietly put two ASGI messages back on every
+    call; the management app, which is not one, keeps them."""
+    proxy = world.app.handlers().proxy
+    assert isinstance(proxy, DirectApp)
+    settings = ConnectionSettings(
+        world.app,
+        keep_alive_timeout=5,
+        access_log=False,
+        header_route=(b"x-amp-proxy-version", proxy),
+    )
+    assert settings.route_direct is proxy
+    assert settings.direct is None
 
 
 async def test_healthz_answers_ok_without_proxy_headers(world: ProxyWorld) -> None:
