@@ -142,7 +142,11 @@ class Http1Client:
             return
         conn.finish()
         conn.idle_since = conn.loop.time()
-        self._idle.setdefault(conn.key, []).append(conn)
+        idle = self._idle.get(conn.key)  # (setdefault would build a list on every call)
+        if idle is None:
+            self._idle[conn.key] = [conn]
+        else:
+            idle.append(conn)
         if self._sweeper is None:
             loop = asyncio.get_running_loop()
             self._sweeper = loop.call_later(self._idle_timeout, self._sweep)
