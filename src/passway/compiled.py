@@ -13,6 +13,7 @@ import sys
 # Per proxied call: the listener, the upstream client, the proxy handler and its pure steps.
 HOT_PATH = (
     "passway.http1.server.connection",
+    "passway.http1.server.shared",
     "passway.http1.server.call",
     "passway.http1.pieces",
     "passway.http1.client.connection",

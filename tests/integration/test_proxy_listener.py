@@ -25,7 +25,7 @@ import pytest_asyncio
 from aiohttp import web
 
 from passway.asgi_types import DirectApp
-from passway.http1.server.connection import ConnectionSettings
+from passway.http1.server.shared import ConnectionSettings
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, ProxyWorld, proxy_world

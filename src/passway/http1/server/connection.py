@@ -34,9 +34,10 @@ from urllib.parse import unquote
 
 import httptools
 
-from passway.asgi_types import CANCELS_ON_DISCONNECT, ASGIApp, DirectApp
+from passway.asgi_types import CANCELS_ON_DISCONNECT
 from passway.errors import InvalidRequest, PasswayError, RequestHeadTooLarge
 from passway.http1.server.call import BODY_HIGH_WATER, ListenerCall, status_line
+from passway.http1.server.shared import ConnectionSettings
 from passway.observability.request_ids import new_request_id
 from passway.problems import problem_body, problem_headers, send_problem
 
@@ -47,57 +48,6 @@ MAX_HEAD = 64 * 1024  # bytes of request line and headers
 # This server cancels a call when its client goes away (the handler need not watch for it).
 _EXTENSIONS: dict[str, Any] = {CANCELS_ON_DISCONNECT: {}}
 _ASGI = {"version": "3.0", "spec_version": "2.3"}  # shared by every scope, as the extensions
-
-
-Handler = ASGIApp
-
-
-def _direct(handler: Handler) -> DirectApp | None:
-    return handler if isinstance(handler, DirectApp) else None
-
-
-class ConnectionSettings:
-    """What every connection of one listener shares."""
-
-    __slots__ = (
-        "access_log",
-        "all_closed",
-        "connections",
-        "direct",
-        "handler",
-        "header_timeout",
-        "keep_alive_timeout",
-        "loop",
-        "route_direct",
-        "route_handler",
-        "route_header",
-        "server",
-    )
-
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        keep_alive_timeout: float,
-        access_log: bool,
-        server: tuple[str, int] | None = None,
-        header_timeout: float | None = None,
-        header_route: tuple[bytes, Handler] | None = None,
-    ) -> None:
-        self.handler = handler
-        # Requests carrying this header (lower case) go to this handler instead.
-        self.route_header, self.route_handler = header_route or (b"", handler)
-        # The same handlers when they answer through the call itself, without ASGI messages.
-        self.direct = _direct(handler)
-        self.route_direct = _direct(self.route_handler)
-        self.keep_alive_timeout = keep_alive_timeout
-        # A request head must be complete this long after its first byte arrived.
-        self.header_timeout = keep_alive_timeout if header_timeout is None else header_timeout
-        self.access_log = access_log
-        self.server = server
-        self.loop = asyncio.get_running_loop()
-        self.connections: set[ClientConnection] = set()
-        self.all_closed = asyncio.Event()  # set whenever the last connection closes
 
 
 class ClientConnection(asyncio.Protocol):

@@ -24,7 +24,8 @@ import asyncio
 import contextlib
 import logging
 
-from passway.http1.server.connection import ClientConnection, ConnectionSettings, Handler
+from passway.http1.server.connection import ClientConnection
+from passway.http1.server.shared import ConnectionSettings, Handler
 
 logger = logging.getLogger(__name__)
 
