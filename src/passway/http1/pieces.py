@@ -31,8 +31,7 @@ class Pieces:
         pieces = self._list
         if len(pieces) == 1 or self.size <= JOIN_LIMIT:
             data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-            self._list = []
-            self.size = 0
+            self.clear()
             return data
         data = pieces.pop(0)
         self.size -= len(data)

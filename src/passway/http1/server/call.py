@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from passway.http1.pieces import JOIN_LIMIT, Pieces
+from passway.http1.pieces import Pieces
 
 if TYPE_CHECKING:
     from passway.asgi_types import ASGIApp, DirectApp
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from passway.http1.server.connection import ClientConnection
 
 BODY_HIGH_WATER = 256 * 1024  # queued request-body bytes before the socket stops being read
+_WRITE_JOIN_LIMIT = 64 * 1024  # smaller writes are joined into one buffer; larger go out as a list
 
 _REASONS = {s.value: s.phrase.encode("ascii") for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -195,15 +196,11 @@ class ListenerCall:
         if len(out) == 1:
             conn.write(out[0])
         elif out:
-            if sum(map(len, out)) <= JOIN_LIMIT:  # one buffer; larger go out as a list
+            if sum(map(len, out)) <= _WRITE_JOIN_LIMIT:
                 conn.write(b"".join(out))
             else:
                 conn.writelines(out)
         return conn.write_paused
-
-    async def drain(self) -> None:
-        """Until the socket's write buffer has room again (or the client is gone)."""
-        await self._wait_drain()
 
     async def send(self, message: dict[str, Any]) -> None:
         kind = message["type"]
@@ -211,11 +208,12 @@ class ListenerCall:
             self.start(message["status"], message.get("headers", ()))
         elif kind == "http.response.body":
             if self.body(message.get("body", b""), message.get("more_body", False)):
-                await self._wait_drain()
+                await self.drain()
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r}")
 
-    async def _wait_drain(self) -> None:
+    async def drain(self) -> None:
+        """Until the socket's write buffer has room again (or the client is gone)."""
         conn = self._conn
         while conn.write_paused and not self.disconnected:
             self._drain = self._conn.loop.create_future()
