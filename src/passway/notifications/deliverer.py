@@ -159,10 +159,22 @@ class Deliverer:
             log.info("dropped %d notification events older than %s", dropped, cutoff)
 
     async def deliver_due(self) -> int:
-        """One round: lease the due deliveries and send them concurrently. Returns how many."""
+        """One round: lease the due deliveries and send them concurrently. Returns how many.
+
+        Every delivery of the round has ended when this returns or raises, a cancelled round (a
+        stop) included: a cancelled delivery may still be finishing its write (database drivers
+        close a cancelled statement before giving up), and none may outlive the deliverer and
+        touch a store that is being closed. One delivery failing to record its outcome does not
+        cut the others short; its lease runs out and it goes out again.
+        """
         claims = await self._store.claim_due(self.owner, self._clock(), self._lease, self._batch)
         if claims:
-            await asyncio.gather(*(self._deliver(claim) for claim in claims))
+            ended = await asyncio.gather(
+                *(self._deliver(claim) for claim in claims), return_exceptions=True
+            )
+            for result in ended:
+                if isinstance(result, Exception):
+                    log.error("recording a webhook delivery failed", exc_info=result)
         return len(claims)
 
     async def _deliver(self, claim: Claim) -> None:
