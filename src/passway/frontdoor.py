@@ -98,7 +98,13 @@ class FrontDoor:
         listeners = [listener for listener in (self.main, self.admin) if listener is not None]
         self.main = self.admin = None
         try:
-            await asyncio.gather(*(listener.aclose() for listener in listeners))
+            # Both listeners are closed before the app shuts down, even if closing one fails.
+            closed = await asyncio.gather(
+                *(listener.aclose() for listener in listeners), return_exceptions=True
+            )
+            for result in closed:
+                if isinstance(result, BaseException):
+                    raise result
         finally:
             await self.app.shutdown()
 
