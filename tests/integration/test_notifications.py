@@ -4,7 +4,8 @@ and a real webhook receiver on loopback whose every request is verified with ``s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,16 @@ class Project:
 
     async def deliveries(self, **params: Any) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = await self.get("/notification-deliveries", **params)
+        return found
+
+    async def deliveries_once(
+        self, ready: Callable[[list[dict[str, Any]]], bool], what: str, **params: Any
+    ) -> list[dict[str, Any]]:
+        """The deliveries as soon as ``ready`` holds for them (polled; fails after 30 s)."""
+        deadline = asyncio.get_running_loop().time() + 30.0
+        while not ready(found := await self.deliveries(**params)):
+            assert asyncio.get_running_loop().time() < deadline, f"no {what} in 30 s: {found}"
+            await asyncio.sleep(0.05)
         return found
 
 
@@ -178,19 +189,19 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(
     await receiver.stop()
     made = [await project.connection(f"consumer-{i}") for i in range(5)]
     # Wait until every delivery failed at least once (the receiver refused the connection).
-    while True:
-        pending = await project.deliveries()
-        if len(pending) == 5 and all(d["attempts"] >= 1 for d in pending):
-            break
-        await receiver_pause()
+    pending = await project.deliveries_once(
+        lambda found: len(found) == 5 and all(d["attempts"] >= 1 for d in found),
+        "five deliveries each tried once",
+    )
     assert all(d["status"] == "pending" and d["lastError"] for d in pending)
     assert all(d["nextAttemptTime"] is not None for d in pending)
     await receiver.start()
     await receiver.wait_for(5)
     payloads = receiver.verified(secret)
     assert sorted(p["data"]["connectionId"] for p in payloads) == sorted(c["id"] for c in made)
-    while not all(d["status"] == "delivered" for d in await project.deliveries()):
-        await receiver_pause()
+    await project.deliveries_once(
+        lambda found: all(d["status"] == "delivered" for d in found), "every delivery delivered"
+    )
     # The attempts are counted in the instance's metrics, failed ones and delivered ones apart.
     metrics = (await client.get("/metrics")).text
     samples = dict(
@@ -201,12 +212,6 @@ async def test_a_receiver_down_for_a_while_gets_everything_once_it_is_back(
     assert float(samples["passway_webhook_delivery_latency_seconds_count"]) == 5
 
 
-async def receiver_pause() -> None:
-    import asyncio
-
-    await asyncio.sleep(0.05)
-
-
 async def test_a_redirect_is_a_failed_attempt_and_an_operator_can_redeliver(
     client: httpx.AsyncClient, receiver: WebhookReceiver
 ) -> None:
@@ -214,8 +219,9 @@ async def test_a_redirect_is_a_failed_attempt_and_an_operator_can_redeliver(
     secret = await project.destination(receiver.url)
     receiver.answer = 302
     await project.connection()
-    while not (found := await project.deliveries()) or found[0]["attempts"] < 2:
-        await receiver_pause()
+    found = await project.deliveries_once(
+        lambda found: bool(found) and found[0]["attempts"] >= 2, "a delivery tried twice"
+    )
     assert found[0]["lastStatusCode"] == 302 and "302" in found[0]["lastError"]
     assert receiver.received == []
     receiver.answer = 200
@@ -261,10 +267,11 @@ async def test_a_destination_failing_past_the_retry_window_is_disabled_and_repor
         await project.connection()
         hooks = await project.get("/destinations/hooks")
         # The first event's delivery gives up once its window ran out ...
-        while (first := await project.deliveries(destinationId=hooks["id"]))[0][
-            "status"
-        ] != "failed":
-            await receiver_pause()
+        first = await project.deliveries_once(
+            lambda found: found[0]["status"] == "failed",
+            "delivery given up",
+            destinationId=hooks["id"],
+        )
         assert first[0]["attempts"] >= 2 and first[0]["nextAttemptTime"] is None
         # ... and a failure to the destination, failing for longer than that, disables it (that
         # last attempt, if it came late enough, or the next event's first).
@@ -300,8 +307,9 @@ async def test_webhook_targets_go_through_the_egress_guard(
         project = await new_project(client)
         await project.destination(receiver.url)
         await project.connection()
-        while not (found := await project.deliveries()) or found[0]["attempts"] < 1:
-            await receiver_pause()
+        found = await project.deliveries_once(
+            lambda found: bool(found) and found[0]["attempts"] >= 1, "a delivery tried"
+        )
         assert "loopback" in found[0]["lastError"] or "not allowed" in found[0]["lastError"]
         assert receiver.received == []
 
