@@ -23,7 +23,7 @@ from passway.store.notification_tables import destinations
 from passway.store.notifications import Destination, Failure, NotificationStore, Route
 from passway.store.protocol import Store
 from passway.store.sql import SqlStore
-from support.records import Records
+from support.records import Records, webhook_destination
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -39,20 +39,7 @@ async def with_project(store: Store, project_id: str = "p1") -> None:
 
 
 def destination(name: str, project_id: str = "p1") -> Destination:
-    return Destination(
-        id=f"d-{name}-{project_id}",
-        project_id=project_id,
-        name=name,
-        type="webhook",
-        url="https://hooks.example.com/x",
-        headers={"X-A": "1"},
-        secret="whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXM=",
-        enabled=True,
-        failing_since=None,
-        disabled_reason=None,
-        create_time=NOW,
-        update_time=NOW,
-    )
+    return webhook_destination(name, project_id, NOW)
 
 
 async def routed(outbox: NotificationStore, name: str, event_type: str = "*") -> Destination:

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from passway.egress import EgressPolicy
 from passway.http1.client.pool import Http1Client
 from passway.notifications import events
 from passway.notifications.deliverer import Deliverer
 from passway.notifications.retry import RetryPolicy
 from passway.store.memory.notifications import MemoryNotificationStore
-from passway.store.notifications import Claim, Destination, Route
+from passway.store.notifications import Claim, Route
+from support.records import webhook_destination
 from support.webhook_receiver import WebhookReceiver, running_receiver
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -50,13 +50,6 @@ class RecordingHeldOpen(MemoryNotificationStore):
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[Http1Client]:
-    client = Http1Client(EgressPolicy.from_settings(["127.0.0.1", "::1"]), pool_size=4)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     async with running_receiver() as running:
         yield running
@@ -64,23 +57,8 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
 
 async def two_due(store: MemoryNotificationStore, url: str) -> None:
     """Two events routed to one destination at ``url``: two deliveries due now."""
-    await store.create_destination(
-        Destination(
-            id="d1",
-            project_id="p1",
-            name="hooks",
-            type="webhook",
-            url=url,
-            headers={},
-            secret="whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXM=",
-            enabled=True,
-            failing_since=None,
-            disabled_reason=None,
-            create_time=NOW,
-            update_time=NOW,
-        )
-    )
-    await store.create_route(Route("r1", "p1", "*", "d1", NOW))
+    made = await store.create_destination(webhook_destination("hooks", url=url, created=NOW))
+    await store.create_route(Route("r1", "p1", "*", made.id, NOW))
     await store.emit([events.event("p1", "connection.error", {"n": n}, NOW) for n in (1, 2)])
 
 

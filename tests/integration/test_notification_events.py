@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from passway.egress import EgressPolicy
 from passway.errors import ConnectionNeedsReauthorization, PasswayError
 from passway.http1.client.pool import Http1Client
 from passway.oauth.manager import TokenManager
@@ -30,13 +29,6 @@ async def oauth() -> AsyncIterator[OAuthServer]:
     await server.start()
     yield server
     await server.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[Http1Client]:
-    client = Http1Client(EgressPolicy.from_settings(["127.0.0.1", "::1"]), pool_size=20)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from passway.records import (
     Project,
     ProviderApp,
 )
+from passway.store.notifications import Destination
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
@@ -167,3 +168,25 @@ class Records:
         }
         values.update(kw)
         return OAuthState(**values)
+
+
+def webhook_destination(
+    name: str, project_id: str = "p1", created: datetime = T0, **kw: Any
+) -> Destination:
+    """A valid, enabled webhook destination with id ``d-<name>-<project_id>``; ``kw`` overrides."""
+    values: dict[str, Any] = {
+        "id": f"d-{name}-{project_id}",
+        "project_id": project_id,
+        "name": name,
+        "type": "webhook",
+        "url": "https://hooks.example.com/x",
+        "headers": {"X-A": "1"},
+        "secret": "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXM=",
+        "enabled": True,
+        "failing_since": None,
+        "disabled_reason": None,
+        "create_time": created,
+        "update_time": created,
+    }
+    values.update(kw)
+    return Destination(**values)
