@@ -16,6 +16,7 @@ from aiohttp import web
 import support.catalog as tc
 from support.seed import SeededSetup, create_api_key, create_project, seed_proxy_setup
 from support.server import ADMIN_KEY, FRONT_DOORS, ProxyWorld, proxy_world
+from support.wire import WAIT, open_wire, raw_request
 
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 SECRET = "op-test-secret-value-0123456789"
@@ -94,6 +95,47 @@ async def test_calls_passway_answers_itself_are_operations_with_their_error_code
     op = await wait_for_operation(world, setup.project_id, request_id)
     assert (op["status"], op["result"], op["errorCode"]) == (401, "failure", "unauthenticated")
     assert op["installationId"] is None and op["upstreamStatus"] is None
+
+
+async def test_a_client_leaving_before_the_answer_is_a_499_operation_and_frees_the_provider(
+    world: ProxyWorld,
+) -> None:
+    """The client closes its connection while the provider holds the call: the provider's
+    connection is closed (it sees its client go), and the operation says the client left."""
+    setup = await seed(world)
+    arrived = asyncio.Event()
+    provider_saw_close = asyncio.Event()
+
+    async def hold(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        for _ in range(200):  # up to 10 s, watching its connection
+            if request.transport is None or request.transport.is_closing():
+                provider_saw_close.set()
+                break
+            await asyncio.sleep(0.05)
+        return web.json_response({"too": "late"})
+
+    world.upstream.set_handler("GET", "/left-early", hold)
+    async with open_wire(world.proxy_url) as conn:
+        await conn.send(raw_request("GET", "/left-early", setup.proxy_headers()))
+        await asyncio.wait_for(arrived.wait(), WAIT)
+    await asyncio.wait_for(provider_saw_close.wait(), WAIT)
+    listed = f"/v1/projects/{setup.project_id}/operations"
+    for _ in range(200):
+        ops = (await world.client.get(listed, headers=admin())).json()["operations"]
+        left = [op for op in ops if op["path"] == "/left-early"]
+        if left:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the call of the client that left was never recorded")
+    assert len(left) == 1
+    assert (left[0]["status"], left[0]["result"], left[0]["errorCode"]) == (
+        499,
+        "failure",
+        "client_disconnected",
+    )
+    assert left[0]["connectionId"] == setup.connection_id
 
 
 async def test_every_port_answers_with_one_request_id_format(world: ProxyWorld) -> None:
