@@ -16,6 +16,7 @@ from aiohttp import web
 import support.catalog as tc
 from support.seed import SeededSetup, create_api_key, create_project, seed_proxy_setup
 from support.server import ADMIN_KEY, FRONT_DOORS, ProxyWorld, proxy_world
+from support.upstream import client_leaves
 from support.wire import WAIT, open_wire, raw_request
 
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
@@ -108,11 +109,8 @@ async def test_a_client_leaving_before_the_answer_is_a_499_operation_and_frees_t
 
     async def hold(request: web.Request) -> web.StreamResponse:
         arrived.set()
-        for _ in range(200):  # up to 10 s, watching its connection
-            if request.transport is None or request.transport.is_closing():
-                provider_saw_close.set()
-                break
-            await asyncio.sleep(0.05)
+        if await client_leaves(request, 10):
+            provider_saw_close.set()
         return web.json_response({"too": "late"})
 
     world.upstream.set_handler("GET", "/left-early", hold)

@@ -20,7 +20,7 @@ from aiohttp import web
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, FRONT_DOORS, ProxyWorld, proxy_world
-from support.upstream import reset_mid_body_handler
+from support.upstream import client_leaves, reset_mid_body_handler
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -296,11 +296,8 @@ async def test_client_disconnect_while_waiting_closes_the_upstream_connection(
     seen_closed = asyncio.Event()
 
     async def hang(request: web.Request) -> web.StreamResponse:
-        for _ in range(100):
-            if request.transport is None or request.transport.is_closing():
-                seen_closed.set()
-                break
-            await asyncio.sleep(0.05)
+        if await client_leaves(request, 5):
+            seen_closed.set()
         return web.Response(text="too late")
 
     world.upstream.set_handler("GET", "/hang", hang)

@@ -29,7 +29,7 @@ from passway.http1.server.shared import ConnectionSettings
 from support import catalog as tc
 from support.seed import SeededSetup, seed_proxy_setup
 from support.server import ADMIN_KEY, ProxyWorld, proxy_world
-from support.upstream import reset_mid_body_handler
+from support.upstream import client_leaves, reset_mid_body_handler
 from support.wire import WAIT, RawResponse, Wire, open_wire
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -470,11 +470,8 @@ async def test_client_leaving_between_pieces_of_a_slow_stream_closes_the_provide
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         await response.write(b"data: first\n\n")
-        for _ in range(600):  # silent for up to 30 s, watching its connection
-            if request.transport is None or request.transport.is_closing():
-                seen_closed.set()
-                break
-            await asyncio.sleep(0.05)
+        if await client_leaves(request, 30):  # silent meanwhile
+            seen_closed.set()
         return response
 
     world.upstream.set_handler("GET", "/slow-stream", slow_stream)

@@ -151,6 +151,16 @@ class RecordingUpstream:
             self._runner = None
 
 
+async def client_leaves(request: web.Request, seconds: float) -> bool:
+    """Watch the request's connection for up to ``seconds``: True once it closes (the proxy
+    dropped its side), False if it is still open then."""
+    for _ in range(max(1, round(seconds / 0.05))):
+        if request.transport is None or request.transport.is_closing():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 def json_handler(document: Any, *, status: int = 200) -> Handler:
     """A handler answering a fixed JSON document."""
 
