@@ -62,7 +62,10 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def measure(server: PasswayServer, args: argparse.Namespace, work: Path) -> dict[str, float]:
+def measure(
+    server: PasswayServer, args: argparse.Namespace, work: Path, seconds: float
+) -> dict[str, float]:
+    """One slice of ``seconds`` of load on ``server``."""
     before = tree_cpu(server.pid)
     result = run_wrk(
         server.proxy_base + "/1k.bin",
@@ -70,7 +73,7 @@ def measure(server: PasswayServer, args: argparse.Namespace, work: Path) -> dict
         headers=server.headers,
         body_size=0,
         connections=args.connections,
-        duration=args.slice,
+        duration=seconds,
         threads=min(2, args.connections),
         workdir=work,
     )
@@ -120,11 +123,11 @@ def main() -> None:
                 server.provision()
                 servers[label] = server
             for server in servers.values():
-                measure(server, argparse.Namespace(**{**vars(args), "slice": 3.0}), work)  # warm
+                measure(server, args, work, 3.0)  # warm-up
             slices: dict[str, list[dict[str, float]]] = {label: [] for label in labels}
             for pair in range(args.pairs):
                 for label in labels if pair % 2 == 0 else labels[::-1]:
-                    slices[label].append(measure(servers[label], args, work))
+                    slices[label].append(measure(servers[label], args, work, args.slice))
         finally:
             for server in servers.values():
                 server.stop()
