@@ -86,6 +86,10 @@ class PasswayServer:
     proxy_port: int | None = None
     # More PASSWAY_* variables (a setting under study, e.g. operations recording off).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A command the server runs under (e.g. valgrind's, for ``bench/instructions.py``).
+    wrapper: list[str] = field(default_factory=list)
+    # Seconds to wait for its ports (a server under valgrind starts some fifty times slower).
+    start_timeout: float = 60.0
     process: subprocess.Popen[bytes] | None = None
     command: list[str] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
@@ -126,14 +130,17 @@ class PasswayServer:
         }
         for cli in (True, False):
             log = (self.data_dir / "server.log").open("wb")
-            self.command = serve_command(self.port, self.workers, self.src, cli=cli)
+            self.command = [
+                *self.wrapper,
+                *serve_command(self.port, self.workers, self.src, cli=cli),
+            ]
             self.process = subprocess.Popen(
                 self.command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
             try:
-                wait_for_port(self.port, process=self.process, timeout=60)
+                wait_for_port(self.port, process=self.process, timeout=self.start_timeout)
                 if self.proxy_port is not None:
-                    wait_for_port(self.proxy_port, process=self.process, timeout=60)
+                    wait_for_port(self.proxy_port, process=self.process, timeout=self.start_timeout)
                 return
             except RuntimeError:
                 if not cli:
