@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO, TypeVar
 
 import structlog
 
@@ -156,6 +156,8 @@ def install_call_log_collector() -> None:
 # own formatter (the same text or JSON as the others), a handler that writes each batch at once,
 # and ``CallLines``, which renders them without a LogRecord.
 CALL_LOGGER = "passway.proxy.calls"
+Call = TypeVar("Call")
+CallLine = tuple[str, tuple[Any, ...], dict[str, Any]]  # the message, its arguments, the extras
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -276,16 +278,27 @@ class CallLines:
             return None
         return handler, formatter
 
-    def write(self, lines: Iterable[tuple[str, tuple[Any, ...], dict[str, Any]]]) -> None:
-        """One info line per ``(format, args, extras)``, kept until ``flush``."""
+    def write(
+        self,
+        calls: Sequence[Call],
+        line: Callable[[Call], CallLine],
+        text_lines: Callable[[str, Sequence[Call]], list[str]] | None = None,
+    ) -> None:
+        """One info line per call (``line`` gives its message, arguments and extras), kept until
+        ``flush``. ``text_lines``, when given, renders a batch of calls straight to the ``text``
+        format at a time stamp, as ``text_line`` renders ``line``'s extras (it must equal it)."""
         direct = self._direct()
         if direct is None:
-            for msg, args, extras in lines:
+            for msg, args, extras in map(line, calls):
                 self._logger.info(msg, *args, extra=extras)
+            return
+        handler, formatter = direct
+        stamp = formatter.stamp(time.time())
+        encode = formatter.encode
+        if encode is None and text_lines is not None:
+            handler.add_lines(text_lines(stamp, calls))
         else:
-            handler, formatter = direct
-            stamp = formatter.stamp(time.time())
-            handler.add_lines(render_lines(lines, stamp, "info", CALL_LOGGER, formatter.encode))
+            handler.add_lines(render_lines(map(line, calls), stamp, "info", CALL_LOGGER, encode))
 
     def flush(self) -> None:
         flush_call_lines()

@@ -14,6 +14,7 @@ import pytest
 from passway.observability.logs import (
     CALL_LOGGER,
     BatchedStreamHandler,
+    CallLine,
     CallLineFormatter,
     CallLines,
     CallLogCollector,
@@ -201,6 +202,11 @@ def test_call_lines_rendered_directly_match_the_logging_path(fmt: str) -> None:
         handler.setStream(stream)
         lines = CallLines()
         line = ("proxy call %s %s %d", ("GET", "/crm/v3/objects/contacts", 200), CALL_EXTRAS)
+        calls = [line]
+
+        def as_is(call: CallLine) -> CallLine:
+            return call
+
         records: list[str] = []
         factory = logging.getLogRecordFactory()
 
@@ -211,11 +217,11 @@ def test_call_lines_rendered_directly_match_the_logging_path(fmt: str) -> None:
 
         logging.setLogRecordFactory(counting)
         try:
-            lines.write([line])  # direct: the served configuration
+            lines.write(calls, as_is)  # direct: the served configuration
             lines.flush()
             assert records == []
             logger.propagate = True  # not the served configuration: through logging
-            lines.write([line])
+            lines.write(calls, as_is)
             lines.flush()
             assert CALL_LOGGER in records
         finally:

@@ -11,6 +11,8 @@ from datetime import datetime
 
 import pytest
 
+from passway.observability.line_format import text_line
+from passway.observability.logs import CALL_LOGGER
 from passway.observability.metrics import Metrics
 from passway.observability.request_ids import first_id_at, new_request_id, request_id_time
 from passway.operations.record import (
@@ -21,7 +23,12 @@ from passway.operations.record import (
     health_after,
     operation_json,
 )
-from passway.operations.recorder import OperationRecorder, latest_statuses
+from passway.operations.recorder import (
+    OperationRecorder,
+    _call_line,
+    latest_statuses,
+    text_call_lines,
+)
 from passway.store.operations import MemoryOperationStore, OperationFilter
 
 
@@ -192,3 +199,22 @@ async def test_a_large_batch_gives_the_event_loop_turns_while_it_is_accounted() 
     assert sample(metrics, "passway_proxy_calls_total", labels) == total
     # It ran while the batch was half done, not only before or after it.
     assert any(0 < n < total for n in counted_when_others_ran), counted_when_others_ran
+
+
+def test_text_call_lines_are_the_generic_text_lines() -> None:
+    """The ``text`` call lines are spelled out for speed; they must read exactly as ``text_line``
+    renders the call's message and extras, whatever is missing or odd in the call."""
+    plain = record()
+    failed = record(status=502, error_code="provider_unreachable", upstream_status=None)
+    failed = failed._replace(upstream_duration_ms=None)
+    odd = plain._replace(
+        installation_id=None, provider=None, method="PATCH", path="/a b/%41/ü",
+        duration_ms=1 / 3, upstream_duration_ms=123456.78949, status=404, upstream_status=404,
+    )  # fmt: skip
+    records = [plain, failed, odd]
+    stamp = "2026-12-03T10:00:00.123456Z"
+    expected = []
+    for msg, args, extras in map(_call_line, records):
+        expected.append(text_line(stamp, "info", msg % args, CALL_LOGGER, extras))
+    assert text_call_lines(stamp, records) == expected
+    assert "upstream_duration_ms=None" in expected[1] and "provider=None" in expected[2]
