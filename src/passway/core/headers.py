@@ -21,6 +21,7 @@ RFC 9112 §6.3 says it must be ignored then.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 Header = tuple[bytes, bytes]
 
@@ -77,8 +78,51 @@ def _drops_more(lowered: bytes, value: bytes) -> bool:
 
 _EMPTY: frozenset[bytes] = frozenset()
 _CONNECTION_OPTIONS_ONLY = frozenset({b"keep-alive", b"close", b""})
-_REQUEST_DROP = HOP_BY_HOP | CLIENT_ONLY
-_BODYLESS_DROP = HOP_BY_HOP | {b"content-length"}
+
+# What a header name is to these rules, as bits (``name_kind``).
+_HOP: Final = 1  # hop-by-hop: never crosses
+_REFRAMES: Final = 2  # Transfer-Encoding or Connection: may make its message drop others
+_CLIENT_ONLY: Final = 4  # a client header for Passway or for the upstream leg to set
+_AMP: Final = 8  # x-amp-*
+_PASSWAY: Final = 16  # x-passway-*
+_CONTENT_LENGTH: Final = 32
+_REQUEST_DROP: Final = _HOP | _CLIENT_ONLY | _AMP
+_RESPONSE_DROP: Final = _HOP | _PASSWAY
+_BODYLESS_DROP: Final = _RESPONSE_DROP | _CONTENT_LENGTH
+
+# The same few names come with every message: each one's lower-case form (bytes and text) and
+# kind is kept, so a header costs one dictionary lookup instead of a lower() and set lookups.
+# Bounded: names longer than _KNOWN_NAME_LENGTH are not kept, and the table is emptied when full.
+_KNOWN_NAMES: Final[dict[bytes, tuple[bytes, str, int]]] = {}
+_KNOWN_NAMES_MAX: Final = 2048
+_KNOWN_NAME_LENGTH: Final = 64
+
+
+def name_kind(name: bytes) -> tuple[bytes, str, int]:
+    """``name`` lower-cased, as bytes and as latin-1 text, and its kind (the bits above)."""
+    known = _KNOWN_NAMES.get(name)
+    if known is not None:
+        return known
+    lowered = name.lower()
+    kind = 0
+    if lowered in HOP_BY_HOP:
+        kind |= _HOP
+        if lowered == b"transfer-encoding" or lowered == b"connection":
+            kind |= _REFRAMES
+    if lowered in CLIENT_ONLY:
+        kind |= _CLIENT_ONLY
+    if lowered.startswith(_AMP_PREFIX):
+        kind |= _AMP
+    if lowered.startswith(_PASSWAY_PREFIX):
+        kind |= _PASSWAY
+    if lowered == b"content-length":
+        kind |= _CONTENT_LENGTH
+    known = (lowered, lowered.decode("latin-1"), kind)
+    if len(name) <= _KNOWN_NAME_LENGTH:
+        if len(_KNOWN_NAMES) >= _KNOWN_NAMES_MAX:
+            _KNOWN_NAMES.clear()
+        _KNOWN_NAMES[name] = known
+    return known
 
 
 def upstream_request_headers(
@@ -90,18 +134,19 @@ def upstream_request_headers(
     Values are decoded as latin-1 so every byte survives the trip through the HTTP client.
     """
     headers = client_headers if isinstance(client_headers, list) else list(client_headers)
-    # One pass with one lower() per header; the names a Connection header lists (rare) are then
-    # taken out of what was kept.
+    # One pass with one name lookup per header; the names a Connection header lists (rare) are
+    # then taken out of what was kept.
     out: list[tuple[str, str]] = []
     reframed = False
     for name, value in headers:
-        lowered = name.lower()
-        if lowered in _REQUEST_DROP:
-            reframed = reframed or _drops_more(lowered, value)
+        lowered, text, kind = name_kind(name)
+        if kind & _REQUEST_DROP:
+            if kind & _REFRAMES:
+                reframed = reframed or _drops_more(lowered, value)
             continue
-        if lowered in credential_headers or lowered.startswith(_AMP_PREFIX):
+        if credential_headers and lowered in credential_headers:
             continue
-        out.append((lowered.decode("latin-1"), value.decode("latin-1")))
+        out.append((text, value.decode("latin-1")))
     if reframed:
         extra = _message_drop(headers)
         if extra:
@@ -120,16 +165,16 @@ def downstream_response_headers(
     cached representation would make the server expect one.
     """
     headers = upstream_headers if isinstance(upstream_headers, list) else list(upstream_headers)
-    drop = _BODYLESS_DROP if bodyless_status else HOP_BY_HOP
+    drop = _BODYLESS_DROP if bodyless_status else _RESPONSE_DROP
     out: list[Header] = []
     reframed = False
     for name, value in headers:
-        lowered = name.lower()
-        if lowered in drop:
-            reframed = reframed or _drops_more(lowered, value)
+        lowered, _, kind = name_kind(name)
+        if kind & drop:
+            if kind & _REFRAMES:
+                reframed = reframed or _drops_more(lowered, value)
             continue
-        if not lowered.startswith(_PASSWAY_PREFIX):
-            out.append((name, value))
+        out.append((name, value))
     if reframed:
         extra = _message_drop(headers)
         if extra:

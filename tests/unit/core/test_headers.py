@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from passway.core import headers as rules
 from passway.core.headers import (
     downstream_response_headers,
+    name_kind,
     upstream_request_headers,
 )
 
@@ -103,3 +105,20 @@ def test_bodyless_statuses_drop_content_length_only() -> None:
 def test_provider_cannot_send_passway_marker_headers() -> None:
     headers = [(b"X-Passway-Error", b"forged"), (b"x-passway-request-id", b"1"), (b"X-A", b"1")]
     assert downstream_response_headers(headers) == [(b"X-A", b"1")]
+
+
+def test_names_seen_are_remembered_within_bounds() -> None:
+    """Header names are classified once and remembered, but a peer sending endless new or huge
+    names cannot grow the table: long names are never kept, and a full table starts over."""
+    rules._KNOWN_NAMES.clear()
+    assert name_kind(b"X-Amp-Project-Id")[:2] == (b"x-amp-project-id", "x-amp-project-id")
+    assert b"X-Amp-Project-Id" in rules._KNOWN_NAMES
+    assert name_kind(b"Connection")[2] != name_kind(b"Keep-Alive")[2] != name_kind(b"ETag")[2]
+    long_name = b"X-" + b"a" * 100
+    assert name_kind(long_name)[0] == long_name.lower()
+    assert long_name not in rules._KNOWN_NAMES
+    for index in range(3 * rules._KNOWN_NAMES_MAX):
+        name_kind(b"x-custom-%d" % index)
+        assert len(rules._KNOWN_NAMES) <= rules._KNOWN_NAMES_MAX
+    # and the rules still hold for names seen before the table started over
+    assert upstream_request_headers([(b"X-Amp-Project-Id", b"p"), (b"X-A", b"1")]) == [("x-a", "1")]
