@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from passway.core.headers import name_kind
 from passway.errors import Issue, MissingHeaders, UnsupportedProxyVersion
 from passway.proxy.timeouts import parse_timeout_override
 
@@ -117,7 +118,7 @@ def parse_proxy_headers(
     found: dict[bytes, str] = {}
     conflicting: list[bytes] = []
     for name, value in headers:
-        lowered = name.lower()
+        lowered = name_kind(name)[0]
         if lowered in _WANTED:
             text = value.decode("latin-1").strip()
             first = found.setdefault(lowered, text)
