@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from passway.errors import MissingHeaders, UnsupportedProxyVersion
+from passway.proxy import request as proxy_request
 from passway.proxy.request import parse_proxy_headers
 
 PROJECT = str(uuid.uuid4())
@@ -49,8 +50,23 @@ def test_name_and_group_select_when_no_installation_id() -> None:
 
 
 def test_project_id_is_canonicalised() -> None:
-    call = parse_proxy_headers(headers(**{"x-amp-project-id": PROJECT.upper()}), max_timeout=600)
-    assert call.project_id == PROJECT
+    for _ in range(2):  # the second time from the table of ids already seen
+        upper = parse_proxy_headers(
+            headers(**{"x-amp-project-id": PROJECT.upper()}), max_timeout=600
+        )
+        braced = parse_proxy_headers(
+            headers(**{"x-amp-project-id": f"{{{PROJECT}}}"}), max_timeout=600
+        )
+        assert upper.project_id == braced.project_id == PROJECT
+
+
+def test_ids_seen_are_remembered_within_bounds() -> None:
+    for _ in range(proxy_request._CANONICAL_MAX + 10):
+        parse_proxy_headers(headers(**{"x-amp-project-id": str(uuid.uuid4())}), max_timeout=600)
+        assert len(proxy_request._CANONICAL) <= proxy_request._CANONICAL_MAX
+    with pytest.raises(MissingHeaders):  # what is not a UUID is never remembered as one
+        parse_proxy_headers(headers(**{"x-amp-project-id": "not-a-uuid"}), max_timeout=600)
+    assert "not-a-uuid" not in proxy_request._CANONICAL
 
 
 @pytest.mark.parametrize("version", ["2", "", "1.0", "-"])
