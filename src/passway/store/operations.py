@@ -189,21 +189,19 @@ def _same(value: None) -> None:
     return value
 
 
-# ``sqlite3`` binds int, float, str and bytearray parameters as they are; any other value (None,
-# a bool) first goes through its adapter lookup, which, finding none, raises and clears two
-# AttributeErrors: about 3,000 instructions per such parameter, a fifth of a row's insert (counted
-# with ``bench/instructions.py``). With these adapters the lookup finds one at once; what is
-# stored is unchanged (NULL; 1 or 0, as sqlite3 binds a bool anyway). Adapters are per process:
-# they apply to every ``sqlite3`` connection, which bind these values the same way with them.
-sqlite3.register_adapter(type(None), _same)
-sqlite3.register_adapter(bool, int)
-
-
 class _SqliteBatches:
     """Inserts on a SQLite file through the standard library's ``sqlite3``, from one thread of
     its own: the async driver's hand-offs between threads cost more CPU than the rows do."""
 
     def __init__(self, path: str) -> None:
+        # ``sqlite3`` binds int, float, str and bytearray parameters as they are; any other value
+        # (None, a bool) first goes through its adapter lookup, which, finding none, raises and
+        # clears two AttributeErrors: some 3,000 instructions per such parameter, a fifth of a
+        # row's insert (``bench/instructions.py``). With these adapters the lookup finds one at
+        # once, and what is stored is unchanged (NULL; 1 or 0, as sqlite3 binds a bool anyway).
+        # Adapters are the process's: any other ``sqlite3`` connection binds the same with them.
+        sqlite3.register_adapter(type(None), _same)
+        sqlite3.register_adapter(bool, int)
         self._path = path
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="passway-operations")
         self._connection: sqlite3.Connection | None = None
