@@ -16,14 +16,14 @@ Each tree runs as a 1-worker ``passway serve`` under callgrind, set up as in ``b
 client sends 1 KB GETs with the full proxy headers on one keep-alive connection, one at a time:
 ``--warmup`` calls, then ``--calls`` counted calls between two callgrind dumps. Printed: the
 instructions per call (all of the process's threads: the event loop's and the operations
-writer's) and the path of the dump, for ``callgrind_annotate``.
+writer's) and, with ``--keep``, where the dump was kept, for ``callgrind_annotate``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build import compiled_tree
 from common import free_port
+from loadgen import Connection, build_request
 from nginx import start_upstream
 from passway_target import SRC, PasswayServer
 from targets import TOKEN, make_files
@@ -62,39 +63,23 @@ def parse_args() -> argparse.Namespace:
 
 
 class Caller:
-    """One keep-alive connection sending the same GET, one at a time."""
+    """One keep-alive connection sending the same GET, one at a time (``loadgen``'s connection)."""
 
     def __init__(self, port: int, headers: dict[str, str]) -> None:
-        lines = ["GET /1k.bin HTTP/1.1", f"Host: 127.0.0.1:{port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        self._request = ("\r\n".join(lines) + "\r\n\r\n").encode()
-        self._sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self._loop = asyncio.new_event_loop()
+        lines = [f"{name}: {value}" for name, value in headers.items()]
+        self._request = build_request("GET", f"127.0.0.1:{port}", "/1k.bin", lines, b"")
+        reader, writer = self._loop.run_until_complete(asyncio.open_connection("127.0.0.1", port))
+        self._connection = Connection(reader, writer)
 
     def call(self) -> None:
-        self._sock.sendall(self._request)
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            buffer += self._receive()
-        head, _, body = buffer.partition(b"\r\n\r\n")
-        status = head.split(b" ", 2)[1]
-        if status != b"200":
-            raise RuntimeError(f"proxy call answered {head!r}")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        while len(body) < length:
-            body += self._receive()
-
-    def _receive(self) -> bytes:
-        data = self._sock.recv(65536)
-        if not data:
-            raise RuntimeError("the proxy closed the connection")
-        return data
+        status = self._loop.run_until_complete(self._connection.exchange(self._request))
+        if status != 200:
+            raise RuntimeError(f"proxy call answered {status}")
 
     def close(self) -> None:
-        self._sock.close()
+        self._connection.writer.close()
+        self._loop.close()
 
 
 def dump(pid: int, out: Path, caller: Caller) -> Path:
@@ -169,7 +154,8 @@ def main() -> None:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     dump_file = Path(shutil.copy2(dump_file, args.keep / f"callgrind-{label}.out"))
                 results.append((label, per_call, dump_file))
-                print(f"{label}: {per_call:,.0f} instructions per call ({dump_file})", flush=True)
+                kept = f" ({dump_file})" if args.keep else ""
+                print(f"{label}: {per_call:,.0f} instructions per call{kept}", flush=True)
                 if args.annotate:
                     annotated = subprocess.run(
                         ["callgrind_annotate", "--inclusive=no", str(dump_file)],
