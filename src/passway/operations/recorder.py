@@ -210,7 +210,8 @@ def text_call_lines(stamp: str, records: Sequence[OperationRecord]) -> list[str]
     """The ``text`` lines of ``records`` at time ``stamp``: what ``text_line`` writes for
     ``_call_line`` (keys sorted, strings bare, other values as their ``repr``), spelled out for
     this one shape, with no dictionary, sort or ``%`` per line (a test holds the two equal). One
-    ``join`` of a list: compiled, an f-string here would run a ``str.format`` per field."""
+    ``join`` of a list: mypyc compiles an f-string with a ``!r`` field into a ``str.format`` call
+    per field."""
     out: list[str] = []
     for r in records:
         upstream_ms = r.upstream_duration_ms
